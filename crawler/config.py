@@ -1,0 +1,271 @@
+"""newsarchive.toml -> typed, validated configuration.
+
+Precedence for the database URL: `--db` > env NEWSARCHIVE_DATABASE_URL > the file > default.
+With no file at all the defaults work: `sqlite:///archive.db` and a `warc/` folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+DEFAULT_CONFIG_FILE = "newsarchive.toml"
+ENV_DATABASE_URL = "NEWSARCHIVE_DATABASE_URL"
+ENV_CONFIG = "NEWSARCHIVE_CONFIG"
+DEFAULT_USER_AGENT = "newsarchive/0.1 (+https://github.com/newsarchive/newsarchive)"
+DEFAULT_REVISIT = ("1h", "6h", "1d", "3d", "7d")
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+_EVERY = re.compile(
+    r"^\s*every\s+(\d+)\s*(seconds?|minutes?|hours?|days?|s|m|h|d)\s*$", re.IGNORECASE
+)
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased as one line naming the file, the key and the problem."""
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse "90s", "15m", "1h", "3d", "1w" into a timedelta."""
+    m = _DURATION.match(text)
+    if not m:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 30m, 6h, 1d)")
+    return timedelta(seconds=float(m.group(1)) * _UNIT_SECONDS[m.group(2).lower()])
+
+
+def parse_every(text: str) -> timedelta:
+    """Parse a schedule like "every 30 minutes" into its interval."""
+    m = _EVERY.match(text)
+    if not m:
+        raise ValueError(f"not a schedule: {text!r} (use e.g. 'every 30 minutes')")
+    n, unit = int(m.group(1)), m.group(2).lower()
+    seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit[0]]
+    if n <= 0:
+        raise ValueError(f"schedule interval must be positive: {text!r}")
+    return timedelta(seconds=n * seconds)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ArchiveConfig(_Model):
+    """The [archive] table."""
+
+    database_url: str = "sqlite:///archive.db"
+    warc_dir: str = "warc"
+    user_agent: str = DEFAULT_USER_AGENT
+    frontier: str | None = None
+    warc_max_size_mb: Annotated[int, Field(gt=0)] = 1024
+    max_response_mb: Annotated[float, Field(gt=0)] = 8.0
+    download_timeout: Annotated[float, Field(gt=0)] = 30.0
+    obey_robots: bool = True
+    concurrency_per_domain: Annotated[int, Field(ge=1, le=64)] = 2
+    download_delay: Annotated[float, Field(ge=0)] = 0.5
+    autothrottle: bool = True
+    extraction_workers: Annotated[int, Field(ge=0)] = 0  # 0 = one per CPU
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_scheme(cls, v: str) -> str:
+        if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", v):
+            raise ValueError(f"unsupported database URL {v!r} (use sqlite:/// or postgresql://)")
+        return v
+
+    @field_validator("frontier")
+    @classmethod
+    def _redis_frontier(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(f"frontier must be a redis:// URL, got {v!r}")
+        return v
+
+
+class SiteConfig(_Model):
+    """One [[sites]] entry: a news site described as data."""
+
+    key: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=200)]
+    name: str | None = None
+    start_urls: Annotated[list[str], Field(min_length=1)]
+    allowed_domains: list[str] = []
+    article_pattern: str | None = None
+    max_pages: Annotated[int, Field(ge=1, le=10_000)] = 5
+    schedule: str | None = None
+    cron: str | None = None
+    feeds: list[str] = []
+    sitemaps: list[str] = []
+    revisit: list[str] = list(DEFAULT_REVISIT)
+    concurrency: Annotated[int, Field(ge=1, le=64)] | None = None
+    download_delay: Annotated[float, Field(ge=0)] | None = None
+    time_limit: str = "1h"
+
+    @field_validator("start_urls", "feeds", "sitemaps")
+    @classmethod
+    def _http_urls(cls, v: list[str]) -> list[str]:
+        for url in v:
+            if not re.match(r"^https?://[^/\s]+", url):
+                raise ValueError(f"not an http(s) URL: {url!r}")
+        return v
+
+    @field_validator("article_pattern")
+    @classmethod
+    def _regex(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                re.compile(v)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression {v!r}: {exc}") from exc
+        return v
+
+    @field_validator("revisit")
+    @classmethod
+    def _durations(cls, v: list[str]) -> list[str]:
+        for item in v:
+            parse_duration(item)
+        return v
+
+    @field_validator("time_limit")
+    @classmethod
+    def _time_limit(cls, v: str) -> str:
+        parse_duration(v)
+        return v
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_every(v)
+        return v
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, v: str | None) -> str | None:
+        if v is not None and len(v.split()) != 5:
+            raise ValueError(f"cron needs 5 fields (min hour day month weekday), got {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _defaults(self) -> SiteConfig:
+        if self.schedule and self.cron:
+            raise ValueError("set either schedule or cron, not both")
+        if not self.allowed_domains:
+            from urllib.parse import urlsplit
+
+            hosts = sorted({urlsplit(u).hostname or "" for u in self.start_urls} - {""})
+            object.__setattr__(self, "allowed_domains", hosts)
+        return self
+
+    @property
+    def revisit_ladder(self) -> list[timedelta]:
+        """The revisit delays after an article is first seen."""
+        return [parse_duration(x) for x in self.revisit]
+
+    @property
+    def time_limit_seconds(self) -> float:
+        """How long one crawl of this site may run before it is stopped."""
+        return parse_duration(self.time_limit).total_seconds()
+
+
+class Config(_Model):
+    """The whole newsarchive.toml."""
+
+    archive: ArchiveConfig = ArchiveConfig()
+    sites: list[SiteConfig] = []
+    source: str | None = None  # the file it came from, for messages
+
+    @model_validator(mode="after")
+    def _unique_keys(self) -> Config:
+        seen: set[str] = set()
+        for site in self.sites:
+            if site.key in seen:
+                raise ValueError(f"duplicate site key {site.key!r}")
+            seen.add(site.key)
+        return self
+
+    def site(self, key: str) -> SiteConfig:
+        """The site with this key, or ConfigError naming the known keys."""
+        for site in self.sites:
+            if site.key == key:
+                return site
+        known = ", ".join(s.key for s in self.sites) or "none configured"
+        raise ConfigError(f"{self.source or 'config'}: no site {key!r} (known: {known})")
+
+    def with_database_origin(self, url: str, origin: str) -> Config:
+        """A copy with the database URL replaced; `origin` names where it came from."""
+        data = self.archive.model_dump()
+        data["database_url"] = url
+        return self.model_copy(update={"archive": _validated_archive(data, origin)})
+
+
+def _validated_archive(data: dict[str, Any], origin: str) -> ArchiveConfig:
+    try:
+        return ArchiveConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_one_line(origin, exc)) from None
+
+
+def _one_line(origin: str, exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"])
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    return f"{origin}: {loc or 'top level'}: {msg}{more}"
+
+
+def _locate(loc: tuple[int | str, ...], data: dict[str, Any]) -> str:
+    """Name a pydantic error location the way the TOML spells it: sites[2].max_pages."""
+    parts: list[str] = []
+    for p in loc:
+        if isinstance(p, int) and parts:
+            parts[-1] = f"{parts[-1]}[{p}]"
+        else:
+            parts.append(str(p))
+    return ".".join(parts)
+
+
+def load_config(path: str | Path | None = None, *, database_url: str | None = None) -> Config:
+    """Read and validate the config file; apply env and --db overrides.
+
+    `path=None` looks for $NEWSARCHIVE_CONFIG, then ./newsarchive.toml; neither existing is
+    fine (defaults). An explicit path that does not exist is an error.
+    """
+    explicit = path is not None or ENV_CONFIG in os.environ
+    file = Path(path or os.environ.get(ENV_CONFIG) or DEFAULT_CONFIG_FILE)
+    data: dict[str, Any] = {}
+    if file.exists():
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{file}: cannot read: {exc}") from None
+    elif explicit:
+        raise ConfigError(f"{file}: no such config file")
+    data["source"] = str(file) if file.exists() else None
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        where = _locate(tuple(err["loc"]), data) or "top level"
+        more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+        raise ConfigError(f"{file}: {where}: {msg}{more}") from None
+    env_url = os.environ.get(ENV_DATABASE_URL)
+    if env_url:
+        config = config.with_database_origin(env_url, ENV_DATABASE_URL)
+    if database_url:
+        config = config.with_database_origin(database_url, "--db")
+    return config

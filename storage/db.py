@@ -1,0 +1,177 @@
+"""Engine and session factory, SQLite pragmas, migrations on first use, dialect helpers."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.dml import Insert
+
+from storage.errors import DatabaseError
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 60_000
+
+
+def _sqlite_connect_listener(readonly: bool) -> Any:
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Take transaction control away from pysqlite so that "begin" below decides.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = NORMAL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.close()
+
+    return on_connect
+
+
+def make_engine(url: str, *, readonly: bool = False, echo: bool = False) -> Engine:
+    """Create an engine; on SQLite: WAL, busy_timeout, foreign keys, BEGIN IMMEDIATE writes.
+
+    Writers take the database lock at the start of the transaction (BEGIN IMMEDIATE), so two
+    processes never deadlock upgrading a read lock and wait on busy_timeout instead of
+    failing with "database is locked". `readonly=True` engines use a deferred BEGIN so that
+    readers never wait for, or block, the crawl.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise DatabaseError(f"invalid database URL {url!r}: {exc}") from None
+    kwargs: dict[str, Any] = {"echo": echo}
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        engine = create_engine(url, **kwargs)
+        event.listen(engine, "connect", _sqlite_connect_listener(readonly))
+        begin = "BEGIN" if readonly else "BEGIN IMMEDIATE"
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Any) -> None:
+            conn.exec_driver_sql(begin)
+
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        kwargs["pool_pre_ping"] = True
+        try:
+            return create_engine(parsed, **kwargs)
+        except ModuleNotFoundError as exc:
+            raise DatabaseError(
+                f"PostgreSQL needs the postgres extra: pip install 'newsarchive[postgres]' ({exc})"
+            ) from None
+    raise DatabaseError(f"unsupported database {parsed.get_backend_name()!r}")
+
+
+def is_sqlite(engine: Engine) -> bool:
+    """True when the engine talks to SQLite."""
+    return engine.dialect.name == "sqlite"
+
+
+def insert_for(engine_or_session: Engine | Session, table: Any) -> Insert:
+    """An INSERT that supports on_conflict_do_nothing/do_update on both dialects."""
+    bind = (
+        engine_or_session.get_bind() if isinstance(engine_or_session, Session) else engine_or_session
+    )
+    if bind.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+_migrated: set[str] = set()
+_migrate_lock = threading.Lock()
+
+
+def alembic_config(engine: Engine | None = None) -> Any:
+    """An Alembic Config pointing at storage/migrations (works installed or from a checkout)."""
+    from alembic.config import Config as AlembicConfig
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if engine is not None:
+        cfg.set_main_option(
+            "sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%")
+        )
+        cfg.attributes["engine"] = engine
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Create or migrate the schema to `revision` (idempotent)."""
+    from alembic import command
+
+    try:
+        command.upgrade(alembic_config(engine), revision)
+    except OperationalError as exc:
+        raise DatabaseError(f"cannot migrate {engine.url!r}: {exc.orig}") from None
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision stored in the database, or None for an empty one."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str | None:
+    """The newest revision shipped with this code."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Migrate on first use: cheap when already at head (checked once per process)."""
+    key = engine.url.render_as_string(hide_password=True)
+    with _migrate_lock:
+        if key in _migrated:
+            return
+        try:
+            at = current_revision(engine)
+        except OperationalError as exc:
+            raise DatabaseError(f"cannot open database {key}: {exc.orig}") from None
+        head = head_revision()
+        if at != head:
+            if at is None and inspect(engine).has_table("articles"):
+                raise DatabaseError(f"{key} has tables but no migration history")
+            upgrade(engine)
+        _migrated.add(key)
+
+
+class Archive:
+    """An open archive database: engine + session factory, schema ensured."""
+
+    def __init__(self, url: str, *, migrate: bool = True, readonly: bool = False) -> None:
+        self.url = url
+        self.engine = make_engine(url, readonly=readonly)
+        if migrate:
+            ensure_schema(self.engine)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on error."""
+        with self.sessions() as s, s.begin():
+            yield s
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

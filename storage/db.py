@@ -13,7 +13,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.sql.dml import Insert
 
 from storage.errors import DatabaseError
 
@@ -79,10 +78,12 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def insert_for(engine_or_session: Engine | Session, table: Any) -> Insert:
+def insert_for(engine_or_session: Engine | Session, table: Any) -> Any:
     """An INSERT that supports on_conflict_do_nothing/do_update on both dialects."""
     bind = (
-        engine_or_session.get_bind() if isinstance(engine_or_session, Session) else engine_or_session
+        engine_or_session.get_bind()
+        if isinstance(engine_or_session, Session)
+        else engine_or_session
     )
     if bind.dialect.name == "postgresql":
         return postgresql.insert(table)

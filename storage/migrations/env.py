@@ -24,9 +24,7 @@ def include_object(
 ) -> bool:
     if name is None:
         return True
-    if name in _UNMANAGED_NAMES or name.startswith(_UNMANAGED_PREFIXES):
-        return False
-    return True
+    return not (name in _UNMANAGED_NAMES or name.startswith(_UNMANAGED_PREFIXES))
 
 
 def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:

@@ -1,0 +1,355 @@
+"""record(): turn a capture and its extraction into a new article, a new version or seen-again.
+
+Rules (DESIGN.md): a new version only when the normalised title+body hash changes; an
+unchanged re-fetch only moves last_seen_at; nothing is ever deleted; URL variants of one
+article land on one article; near-duplicates across sites share a cluster_id.
+
+Concurrency: on SQLite the caller's transaction started with BEGIN IMMEDIATE, so one writer
+at a time. On PostgreSQL, articles are created with INSERT .. ON CONFLICT DO NOTHING and
+locked with SELECT .. FOR UPDATE before a version is added, so two workers recording
+variants of the same article at once still make one article and one version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from storage import fingerprints, urls
+from storage.db import insert_for
+from storage.models import Article, ArticleUrl, Extraction, Site, Version, utcnow
+from storage.models import Capture as CaptureRow
+from storage.records import Capture, Extracted, Outcome, PageState, RecordKind
+
+CLUSTER_MAX_DISTANCE = 3
+CLUSTER_WINDOW = timedelta(days=4)
+_STATE_STATUS = {PageState.PAYWALLED: "paywalled", PageState.BLOCKED: "blocked"}
+
+
+@dataclass(frozen=True, slots=True)
+class RecordResult:
+    """What record() did: the outcome and the rows it touched."""
+
+    outcome: Outcome
+    capture_id: int
+    extraction_id: int | None = None
+    article_id: int | None = None
+    version: int | None = None
+    chars_added: int = 0
+    chars_removed: int = 0
+
+
+def ensure_site(session: Session, key: str, name: str | None = None, config: Any = None) -> None:
+    """Create the sites row for `key` if missing; refresh its name and config snapshot."""
+    stmt = insert_for(session, Site).values(key=key, name=name, config=config, created_at=utcnow())
+    stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={"name": name, "config": config})
+    session.execute(stmt)
+
+
+def add_capture(session: Session, capture: Capture) -> int:
+    """Insert the captures row (the WARC record is already flushed) and return its id."""
+    revisit_of = None
+    if capture.record_kind == RecordKind.REVISIT:
+        revisit_of = session.scalar(
+            select(CaptureRow.id)
+            .where(
+                CaptureRow.url == capture.url,
+                CaptureRow.record_kind == RecordKind.RESPONSE.value,
+            )
+            .order_by(CaptureRow.fetched_at.desc())
+            .limit(1)
+        )
+    row = CaptureRow(
+        url=capture.url,
+        final_url=capture.final_url,
+        status=capture.status,
+        content_type=capture.content_type,
+        fetched_at=capture.fetched_at,
+        payload_digest=capture.payload_digest,
+        warc_file=capture.warc_file,
+        warc_offset=capture.warc_offset,
+        warc_length=capture.warc_length,
+        record_kind=capture.record_kind.value,
+        revisit_of=revisit_of,
+        crawl_run_id=capture.crawl_run_id,
+        page_kind=capture.page_kind.value,
+        site=capture.site,
+    )
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def add_extraction(session: Session, capture_id: int, extracted: Extracted) -> Extraction:
+    """Insert the extractions row for a capture (one per capture and extractor_id)."""
+    text = extracted.text if extracted.text else None
+    sim = fingerprints.simhash(text) if text and extracted.has_body else None
+    pub, mod = extracted.published, extracted.modified
+    row = Extraction(
+        capture_id=capture_id,
+        extractor_id=extracted.extractor_id,
+        state=extracted.state.value,
+        title=extracted.title,
+        authors=list(extracted.authors),
+        published_at=pub.value if pub else None,
+        published_source=pub.source if pub else None,
+        published_tz=pub.tz_offset_minutes if pub else None,
+        modified_at=mod.value if mod else None,
+        modified_source=mod.source if mod else None,
+        modified_tz=mod.tz_offset_minutes if mod else None,
+        language=extracted.language,
+        categories=list(extracted.categories),
+        tags=list(extracted.tags),
+        description=extracted.description,
+        image=extracted.image,
+        sitename=extracted.sitename,
+        canonical_url=extracted.canonical_url,
+        text=text,
+        text_hash=fingerprints.content_hash(extracted.title, text) if text else None,
+        simhash=fingerprints.to_signed64(sim) if sim is not None else None,
+        error=extracted.error,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def find_article(
+    session: Session, *candidate_urls: str | None, lock: bool = False
+) -> Article | None:
+    """The article known under any of these URLs (canonical or a recorded variant)."""
+    wanted = sorted(
+        {u for u in candidate_urls if u} | {urls.canonicalize(u) for u in candidate_urls if u}
+    )
+    if not wanted:
+        return None
+    stmt = (
+        select(Article)
+        .where(
+            or_(
+                Article.canonical_url.in_(wanted),
+                Article.id.in_(select(ArticleUrl.article_id).where(ArticleUrl.url.in_(wanted))),
+            )
+        )
+        .order_by(Article.id)
+        .limit(1)
+    )
+    if lock and session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return session.scalars(stmt).first()
+
+
+def record(
+    session: Session, capture: Capture, extracted: Extracted | None, *, site: str | None = None
+) -> RecordResult:
+    """Record one capture (and its extraction, if the page was extracted).
+
+    - no extraction: the capture is stored; a revisit of a known article moves its
+      last_seen_at (payload unchanged means text unchanged);
+    - an extraction without a body (paywalled, blocked, not an article, error): stored
+      with its state; an existing article's status is updated, no version is made;
+    - an article body: new article, new version, or seen-again.
+    """
+    site = site or capture.site or urls.host_of(capture.url)
+    capture_id = add_capture(session, capture)
+    fetched = [capture.url, capture.final_url]
+    if extracted is None:
+        if capture.record_kind == RecordKind.REVISIT:
+            article = find_article(session, *fetched, lock=True)
+            if article is not None:
+                _seen_again(session, article, capture.fetched_at)
+                return RecordResult(
+                    Outcome.UNCHANGED,
+                    capture_id,
+                    article_id=article.id,
+                    version=article.current_version,
+                )
+        return RecordResult(Outcome.SKIPPED, capture_id)
+
+    extraction = add_extraction(session, capture_id, extracted)
+    if not extracted.has_body:
+        status = _STATE_STATUS.get(extracted.state)
+        if status:
+            article = find_article(session, *fetched)
+            if article is not None:
+                article.status = status
+                article.last_seen_at = max(article.last_seen_at, capture.fetched_at)
+        return RecordResult(Outcome.SKIPPED, capture_id, extraction.id)
+
+    canonical = urls.choose_canonical(capture.final_url or capture.url, extracted.canonical_url)
+    article = find_article(session, canonical, *fetched, lock=True)
+    if article is None:
+        article = _create_article(session, site, canonical, capture.fetched_at)
+    if article is None:  # lost a race on PostgreSQL: the other worker's row is now visible
+        article = find_article(session, canonical, lock=True)
+        assert article is not None
+    _add_variants(session, article.id, canonical, *fetched)
+    result = _version(session, article, extraction, capture)
+    return RecordResult(
+        result[0], capture_id, extraction.id, article.id, article.current_version, *result[1:]
+    )
+
+
+def _create_article(
+    session: Session, site: str, canonical: str, seen_at: datetime
+) -> Article | None:
+    stmt = (
+        insert_for(session, Article)
+        .values(
+            site=site,
+            canonical_url=canonical,
+            first_seen_at=seen_at,
+            last_seen_at=seen_at,
+            last_changed_at=seen_at,
+            current_version=0,
+            status="ok",
+        )
+        .on_conflict_do_nothing(index_elements=["canonical_url"])
+        .returning(Article.id)
+    )
+    new_id = session.scalar(stmt)
+    if new_id is None:
+        return None
+    return session.get(Article, new_id)
+
+
+def _add_variants(session: Session, article_id: int, *variants: str | None) -> None:
+    rows = [
+        {"article_id": article_id, "url": u, "first_seen_at": utcnow()}
+        for u in sorted({v for v in variants if v})
+    ]
+    if rows:
+        session.execute(
+            insert_for(session, ArticleUrl)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["url"])
+        )
+
+
+def _seen_again(session: Session, article: Article, seen_at: datetime) -> None:
+    article.last_seen_at = max(article.last_seen_at, seen_at)
+    session.execute(
+        update(Version)
+        .where(Version.article_id == article.id, Version.n == article.current_version)
+        .values(last_seen_at=seen_at)
+    )
+
+
+def _version(
+    session: Session, article: Article, extraction: Extraction, capture: Capture
+) -> tuple[Outcome, int, int]:
+    """Compare with the current version; add a version when the content hash changed."""
+    content_hash = extraction.text_hash or fingerprints.content_hash(extraction.title, None)
+    current = None
+    if article.current_version:
+        current = session.scalars(
+            select(Version).where(
+                Version.article_id == article.id, Version.n == article.current_version
+            )
+        ).one()
+    seen_at = capture.fetched_at
+    if current is not None and current.content_hash == content_hash:
+        current.last_seen_at = max(current.last_seen_at, seen_at)
+        article.last_seen_at = max(article.last_seen_at, seen_at)
+        _mirror_metadata(article, extraction)
+        if article.status != "ok":
+            article.status = "ok"
+        return Outcome.UNCHANGED, 0, 0
+
+    added = removed = 0
+    kind = None
+    if current is not None:
+        old = session.get(Extraction, current.extraction_id)
+        old_text = (old.text if old else "") or ""
+        added, removed = fingerprints.diff_size(old_text, extraction.text or "")
+        title_changed = fingerprints.normalize_text(current.title or "") != (
+            fingerprints.normalize_text(extraction.title or "")
+        )
+        body_changed = fingerprints.normalize_text(old_text) != fingerprints.normalize_text(
+            extraction.text or ""
+        )
+        kind = "both" if title_changed and body_changed else "title" if title_changed else "body"
+        if not (title_changed or body_changed):
+            kind = "metadata"
+    n = article.current_version + 1
+    session.add(
+        Version(
+            article_id=article.id,
+            n=n,
+            extraction_id=extraction.id,
+            content_hash=content_hash,
+            title=extraction.title,
+            first_seen_at=seen_at,
+            last_seen_at=seen_at,
+            change_kind=kind,
+            chars_added=added,
+            chars_removed=removed,
+        )
+    )
+    article.current_version = n
+    article.last_seen_at = max(article.last_seen_at, seen_at)
+    article.last_changed_at = seen_at
+    article.status = "ok"
+    article.title = extraction.title
+    article.text = extraction.text
+    _mirror_metadata(article, extraction)
+    _set_simhash(article, extraction.simhash)
+    session.flush()
+    _cluster(session, article)
+    return (Outcome.NEW if n == 1 else Outcome.CHANGED), added, removed
+
+
+def _mirror_metadata(article: Article, extraction: Extraction) -> None:
+    article.authors = extraction.authors
+    article.published_at = extraction.published_at or article.published_at
+    article.modified_at = extraction.modified_at or article.modified_at
+    article.language = extraction.language or article.language
+
+
+def _set_simhash(article: Article, signed: int | None) -> None:
+    article.simhash = signed
+    if signed is None:
+        article.simhash_band0 = article.simhash_band1 = None
+        article.simhash_band2 = article.simhash_band3 = None
+        return
+    b = fingerprints.bands(fingerprints.from_signed64(signed))
+    article.simhash_band0, article.simhash_band1, article.simhash_band2, article.simhash_band3 = b
+
+
+def _cluster(session: Session, article: Article) -> None:
+    """Join the cluster of a near-duplicate seen within a few days (banded simhash lookup)."""
+    if article.simhash is None or article.simhash_band0 is None:
+        return
+    when = article.published_at or article.first_seen_at
+    candidates = session.scalars(
+        select(Article).where(
+            Article.id != article.id,
+            or_(
+                Article.simhash_band0 == article.simhash_band0,
+                Article.simhash_band1 == article.simhash_band1,
+                Article.simhash_band2 == article.simhash_band2,
+                Article.simhash_band3 == article.simhash_band3,
+            ),
+            Article.first_seen_at >= when - CLUSTER_WINDOW,
+            Article.first_seen_at <= when + CLUSTER_WINDOW,
+        )
+    ).all()
+    mine = fingerprints.from_signed64(article.simhash)
+    near = [
+        c
+        for c in candidates
+        if c.simhash is not None
+        and fingerprints.hamming(mine, fingerprints.from_signed64(c.simhash))
+        <= CLUSTER_MAX_DISTANCE
+    ]
+    if not near:
+        return
+    cluster = min([c.cluster_id or c.id for c in near] + [article.cluster_id or article.id])
+    article.cluster_id = cluster
+    for c in near:
+        if c.cluster_id != cluster:
+            c.cluster_id = cluster

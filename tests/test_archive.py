@@ -1,0 +1,154 @@
+"""archive.record on real SQLite files and the local PostgreSQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from storage.archive import record
+from storage.db import Archive
+from storage.models import Article, ArticleUrl, Extraction, Version
+from storage.models import Capture as CaptureRow
+from storage.records import Outcome, PageState
+from tests.factories import T0, body, capture, extracted, later
+
+URL = "https://news.example.com/2026/11/01/harbour-bridge-vote/"
+
+
+def _count(archive: Archive, model: type) -> int:
+    with archive.session() as s:
+        return s.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_same_text_twice_makes_one_version(db_url: str) -> None:
+    with Archive(db_url) as archive:
+        with archive.session() as s:
+            first = record(s, capture(URL), extracted("Bridge vote", body(1)))
+        with archive.session() as s:
+            again = record(s, capture(URL, at=later(6)), extracted("Bridge  vote", body(1)))
+        assert (first.outcome, again.outcome) == (Outcome.NEW, Outcome.UNCHANGED)
+        assert _count(archive, Version) == 1
+        assert _count(archive, CaptureRow) == 2
+        with archive.session() as s:
+            art = s.scalars(select(Article)).one()
+            version = s.scalars(select(Version)).one()
+        assert art.first_seen_at == T0 and art.last_seen_at == later(6)
+        assert art.last_changed_at == T0 and version.last_seen_at == later(6)
+
+
+def test_changed_body_makes_version_two_with_diff_size(db_url: str) -> None:
+    text = body(2)
+    edited = (
+        text.replace("council", "city council", 1)
+        + "\n\nCorrection: an earlier version misnamed the bridge."
+    )
+    with Archive(db_url) as archive:
+        with archive.session() as s:
+            record(s, capture(URL), extracted("Bridge vote", text))
+        with archive.session() as s:
+            res = record(s, capture(URL, at=later(1)), extracted("Bridge vote", edited))
+        assert res.outcome == Outcome.CHANGED and res.version == 2
+        with archive.session() as s:
+            v2 = s.scalars(select(Version).where(Version.n == 2)).one()
+            art = s.scalars(select(Article)).one()
+        assert v2.change_kind == "body"
+        # The diff counts the characters of the words added: "city" + the correction line.
+        added = "city" + "Correction: an earlier version misnamed the bridge.".replace(" ", "")
+        assert v2.chars_added == len(added)
+        assert v2.chars_removed == 0
+        assert art.current_version == 2 and art.text and "Correction" in art.text
+
+
+def test_title_only_edit_is_a_title_change(db_url: str) -> None:
+    with Archive(db_url) as archive:
+        with archive.session() as s:
+            record(s, capture(URL), extracted("Bridge vote", body(3)))
+            res = record(s, capture(URL, at=later(2)), extracted("Bridge vote delayed", body(3)))
+            v2 = s.scalars(select(Version).where(Version.n == 2)).one()
+        assert res.outcome == Outcome.CHANGED and v2.change_kind == "title"
+
+
+def test_url_variants_land_on_one_article(db_url: str) -> None:
+    canonical = URL
+    variants = [
+        (URL + "?utm_source=twitter&utm_medium=social", None),
+        (URL + "?fbclid=IwAR0abc", None),
+        (URL + "#comments", None),
+        ("https://NEWS.Example.COM/2026/11/01/harbour-bridge-vote/", None),
+        ("https://news.example.com/2026/11/01/harbour-bridge-vote/amp/", canonical),
+    ]
+    with Archive(db_url) as archive:
+        for i, (url, declared) in enumerate(variants):
+            with archive.session() as s:
+                record(
+                    s,
+                    capture(url, at=later(i)),
+                    extracted("Bridge vote", body(4), canonical=declared),
+                )
+        with archive.session() as s:
+            articles = s.scalars(select(Article)).all()
+            known = set(s.scalars(select(ArticleUrl.url)).all())
+        assert [a.canonical_url for a in articles] == [canonical]
+        assert articles[0].current_version == 1
+        assert variants[4][0] in known and variants[0][0] in known
+
+
+def test_wire_copy_on_another_site_shares_cluster(db_url: str) -> None:
+    original = body(5, words=600)
+    copy = "LONDON (Wire) - " + original + "\n\nReporting by Jane Roe; editing by Tom Poe."
+    other = body(99, words=600)
+    with Archive(db_url) as archive:
+        with archive.session() as s:
+            a = record(s, capture(URL), extracted("Bridge vote", original))
+            b = record(
+                s,
+                capture(
+                    "https://metro.example.org/news/bridge-vote-123.html",
+                    site="site-b",
+                    at=later(3),
+                ),
+                extracted("Bridge vote", copy),
+            )
+            c = record(
+                s,
+                capture(
+                    "https://metro.example.org/news/other-456.html", site="site-b", at=later(4)
+                ),
+                extracted("Other", other),
+            )
+        with archive.session() as s:
+            rows = {r.id: r for r in s.scalars(select(Article))}
+        assert len(rows) == 3, "near-duplicates are clustered, never dropped"
+        assert rows[a.article_id].cluster_id is not None
+        assert rows[a.article_id].cluster_id == rows[b.article_id].cluster_id
+        assert rows[c.article_id].cluster_id is None
+
+
+def test_paywalled_page_never_becomes_a_version(db_url: str) -> None:
+    with Archive(db_url) as archive:
+        with archive.session() as s:
+            record(s, capture(URL), extracted("Bridge vote", body(6)))
+            res = record(
+                s,
+                capture(URL, at=later(1)),
+                extracted("Bridge vote", "Subscribe to read.", state=PageState.PAYWALLED),
+            )
+            art = s.scalars(select(Article)).one()
+            states = s.scalars(select(Extraction.state).order_by(Extraction.id)).all()
+        assert res.outcome == Outcome.SKIPPED
+        assert art.current_version == 1 and art.status == "paywalled"
+        assert states == ["article", "paywalled"]
+        assert _count(archive, Version) == 1
+
+
+def test_revisit_capture_moves_only_last_seen(db_url: str) -> None:
+    with Archive(db_url) as archive:
+        with archive.session() as s:
+            record(s, capture(URL), extracted("Bridge vote", body(7)))
+        with archive.session() as s:
+            res = record(s, capture(URL, at=later(24), revisit=True), None)
+        assert res.outcome == Outcome.UNCHANGED
+        with archive.session() as s:
+            art = s.scalars(select(Article)).one()
+            rows = s.scalars(select(CaptureRow).order_by(CaptureRow.id)).all()
+        assert art.last_seen_at == later(24) and art.last_changed_at == T0
+        assert rows[1].record_kind == "revisit" and rows[1].revisit_of == rows[0].id

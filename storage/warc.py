@@ -43,8 +43,13 @@ from typing import Any, BinaryIO, Self
 from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
 from warcio.recordbuilder import RecordBuilder
-from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
+from warcio.statusandheaders import (
+    StatusAndHeaders,
+    StatusAndHeadersParser,
+    StatusAndHeadersParserException,
+)
 from warcio.timeutils import datetime_to_iso_date, iso_date_to_datetime
 from warcio.warcwriter import WARCWriter
 
@@ -181,8 +186,11 @@ def _read_member(fh: BinaryIO) -> tuple[bytes, int] | None:
 
 
 def _parse(data: bytes) -> StoredRecord:
-    """Parse one uncompressed WARC record with warcio."""
-    record = next(iter(ArchiveIterator(BytesIO(data))), None)
+    """Parse one uncompressed WARC record with warcio; ValueError if it is not one."""
+    try:
+        record = next(iter(ArchiveIterator(BytesIO(data))), None)
+    except (ArchiveLoadFailed, StatusAndHeadersParserException) as exc:
+        raise ValueError(f"not a WARC record: {exc}") from exc
     if record is None:
         raise ValueError("no WARC record in gzip member")
     body = record.raw_stream.read()
@@ -318,8 +326,9 @@ class WarcStore:
                 kind = RecordKind.RESPONSE
         request = self._request_record(url, method, request_headers, protocol, date, main)
         main_bytes = self._member(main)
+        exchange = main_bytes + self._member(request)
         with self._lock:
-            offset = self._append(main_bytes + self._member(request))
+            offset = self._append(exchange)
             assert self._name is not None
             name = self._name
             self._maybe_rotate()

@@ -263,6 +263,10 @@ def test_read_errors_name_the_record(tmp_path: Path) -> None:
         store.read(rec.warc_file, rec.offset + 5)
     with pytest.raises(WarcReadError, match="outside"):
         store.read("../elsewhere.warc.gz", 0)
+    garbage = tmp_path / "garbage.warc.gz"
+    garbage.write_bytes(gzip.compress(b"HTTP/1.1 200 OK\r\n\r\nnot a warc record"))
+    with pytest.raises(WarcReadError, match="not a WARC record"):
+        store.read("garbage.warc.gz", 0)
     with pytest.raises(WarcReadError):
         store.read_raw(rec.warc_file, rec.offset, 10**9)
 

@@ -1,0 +1,147 @@
+"""Person names of an article's authors, from JSON-LD, meta tags and the byline."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from crawler.extraction.structured import PageData, ld_texts, type_names
+from crawler.extraction.titles import clean, key
+
+_META_KEYS = (
+    "author",
+    "article:author",
+    "parsely-author",
+    "sailthru.author",
+    "dc.creator",
+    "dcterms.creator",
+    "byl",
+)
+_LEAD_IN = re.compile(
+    r"^(?:(?:written|posted|reported|words|story|text|photos?)\s+)?(?:by|from|von|par|por)\b[:\s]*"
+    r"|^(?:текст|автор|text|autor|auteur)\b[:\s]*",
+    re.IGNORECASE,
+)
+# Not " y " or " et ": they are also middle initials ("Bruce Y. Lee").
+_SPLIT = re.compile(r"\s*(?:,|;|\||&|\band\b|\bund\b|\n)\s*", re.IGNORECASE)
+_ROLE_WORDS = {
+    "staff", "writer", "writers", "correspondent", "correspondents", "reporter", "reporters",
+    "editor", "editors", "contributor", "contributing", "columnist", "senior", "chief", "special",
+    "political", "national", "foreign", "business", "sports", "news", "desk", "team", "bureau",
+    "associate", "managing", "executive", "deputy", "digital", "producer", "photographer",
+    "analyst", "author", "authors", "guest", "intern", "freelance", "freelancer", "the", "our",
+    "reports", "report", "wire", "wires", "services", "agencies", "updated", "published",
+    "posted", "opinion", "editorial", "large", "monday", "tuesday", "wednesday", "thursday",
+    "friday", "saturday", "sunday", "january", "february", "march", "april", "may", "june",
+    "july", "august", "september", "october", "november", "december", "at", "in", "for", "to",
+    "of", "and",
+}  # fmt: skip
+_PARTICLES = {
+    "de", "da", "di", "del", "della", "van", "von", "der", "den", "du", "la", "le", "bin",
+    "al", "el", "dos", "das", "ten", "ter", "y",
+}  # fmt: skip
+_NOT_A_NAME = re.compile(r"@|https?:|www\.|\.com\b|\d")
+_NAME_CHARS = re.compile(r"^[\w'\u2019.\- ]+$")
+_MAX_NAME_WORDS = 5
+
+
+def _is_role(word: str) -> bool:
+    # "Editor-at-large" is a role as much as "Editor".
+    return any(seg in _ROLE_WORDS for seg in word.lower().strip(".").split("-"))
+
+
+def _strip_roles(name: str) -> str:
+    # "Jane Doe Staff Writer" / "Jane Doe, for The Times": drop trailing role words.
+    words = name.split()
+    while len(words) > 2 and _is_role(words[-1]):
+        words.pop()
+    for i, word in enumerate(words):
+        if i >= 2 and word.lower() in {"for", "at", "is", "was"}:
+            words = words[:i]
+            break
+    return " ".join(words)
+
+
+def _name_case(name: str) -> str:
+    # Bylines in capitals ("JOHN SMITH") read better as names; mixed case is the author's own.
+    return name.title() if name.isupper() and len(name) > 3 else name
+
+
+def _looks_like_name(words: list[str]) -> bool:
+    # Names are capitalised (caseless scripts pass: their letters are never lower-case).
+    return words[0].lower() != "the" and all(
+        not w[0].islower() or w.lower() in _PARTICLES for w in words
+    )
+
+
+def person_names(raw: str, min_words: int = 2) -> list[str]:
+    """Split a byline into names: drop "By", roles, e-mails, dates, URLs and handles."""
+    names = []
+    for i, part in enumerate(_SPLIT.split(_LEAD_IN.sub("", clean(raw)))):
+        part = _LEAD_IN.sub("", part).strip(" .:-\u2013\u2014'\"")
+        if not part or _NOT_A_NAME.search(part) or not _NAME_CHARS.match(part):
+            continue
+        words = part.split()
+        if all(_is_role(w) for w in words):
+            continue
+        # After a comma a part ending in a role describes the name before it ("AP Auto Writer").
+        if _is_role(words[-1]) and (i > 0 or len(words) <= 2):
+            continue
+        # A lone short capitalised word after a name is a credential ("MS", "RD", "PhD").
+        if len(words) == 1 and (len(part) < 3 or (part.isupper() and len(part) <= 4)):
+            continue
+        words = _strip_roles(part).split()
+        if min_words <= len(words) <= _MAX_NAME_WORDS and _looks_like_name(words):
+            names.append(_name_case(" ".join(words)))
+    return names
+
+
+def _ld_authors(data: PageData) -> tuple[list[str], list[str]]:
+    """JSON-LD authors split into (persons, organisations)."""
+    persons: list[str] = []
+    orgs: list[str] = []
+    raw: Any = data.article.get("author") or data.article.get("creator")
+    for item in raw if isinstance(raw, list) else [raw]:
+        item = data.resolve(item)
+        if isinstance(item, dict):
+            names = ld_texts(item.get("name"))
+            if "Organization" in type_names(item) or "NewsMediaOrganization" in type_names(item):
+                orgs.extend(clean(n) for n in names)
+            else:
+                # A JSON-LD Person may be a mononym, so one word is enough there.
+                persons.extend(n for name in names for n in person_names(name, min_words=1))
+        elif isinstance(item, str):
+            persons.extend(person_names(item))
+    return persons, orgs
+
+
+def _dedupe(names: Iterable[str], outlets: set[str]) -> list[str]:
+    seen: dict[str, str] = {}
+    for name in names:
+        if key(name) and key(name) not in seen and key(name) not in outlets:
+            seen[key(name)] = name
+    return list(seen.values())
+
+
+def pick_authors(
+    data: PageData, sites: list[str], host: str, byline: Callable[[], str | None]
+) -> list[str]:
+    """Authors from the first source that names persons; the outlet only when none does.
+
+    `byline` is called only when JSON-LD and meta tags name nobody (it is the costly part).
+    """
+    outlets = {key(s) for s in sites} | {host}
+    persons, orgs = _ld_authors(data)
+    if not persons:
+        for meta_key in _META_KEYS:
+            persons = [n for value in data.all(meta_key) for n in person_names(value)]
+            if persons:
+                break
+    if not persons and (text := byline()):
+        persons = person_names(text)
+    found = _dedupe(persons, outlets)
+    if found:
+        return found
+    # Wire copy credited to an agency ("Reuters") is still a useful credit when no person is named.
+    return _dedupe(orgs, set())

@@ -1,0 +1,194 @@
+"""Published and modified dates with their source, checked against when the page was fetched."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+
+from htmldate import find_date
+from lxml.html import HtmlElement
+
+from crawler.extraction.structured import PageData, ld_texts
+from storage.records import DatedValue
+
+EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+# A page may be dated "tomorrow" in its own time zone relative to the crawler's clock.
+FUTURE_TOLERANCE = timedelta(days=1)
+
+_META_PUBLISHED = (
+    "article:published_time", "article:published", "og:article:published_time", "og:published_time",
+    "datepublished", "article.published", "published_time", "publishdate", "publish-date",
+    "pubdate", "publication_date", "sailthru.date", "parsely-pub-date", "dc.date.issued",
+    "dcterms.issued", "dc.date", "dcterms.date", "dcterms.created", "originalpublicationdate",
+    "article_date_original", "date",
+)  # fmt: skip
+_META_MODIFIED = (
+    "article:modified_time", "article:modified", "og:article:modified_time", "og:updated_time",
+    "datemodified", "article.updated", "dc.date.modified", "dcterms.modified", "lastmod",
+)  # fmt: skip
+_HTML_PUBLISHED = (
+    ".//body//*[@itemprop='datePublished' or @itemprop='published']",
+    ".//body//time[@pubdate]",
+    ".//body//time[contains(@class, 'publish') or contains(../@class, 'publish')]",
+    ".//body//article//time[@datetime]",
+)
+_HTML_MODIFIED = (
+    ".//body//*[@itemprop='dateModified']",
+    ".//body//time[contains(@class, 'update') or contains(@class, 'modif')]",
+)
+_ISO = re.compile(
+    r"^(\d{4})[-/.]?(\d{1,2})[-/.]?(\d{1,2})"
+    r"(?:[T\s]+(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?)?"
+    r"\s*(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$",
+    re.IGNORECASE,
+)
+_URL_DATE = re.compile(
+    r"/((?:19|20)\d{2})[/-](0?[1-9]|1[0-2])[/-](0?[1-9]|[12]\d|3[01])(?=[/_\-.]|$)"
+    r"|/((?:19|20)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?=/)"
+)
+
+
+def _offset_minutes(zone: str) -> int:
+    if zone.upper() in {"Z", "UTC", "GMT"}:
+        return 0
+    digits = zone[1:].replace(":", "")
+    minutes = int(digits[:2]) * 60 + (int(digits[2:4]) if len(digits) >= 4 else 0)
+    return -minutes if zone[0] == "-" else minutes
+
+
+def parse_date(raw: str) -> tuple[datetime, int | None] | None:
+    """Parse an ISO 8601-like or RFC 2822 date; returns (UTC datetime, page offset in minutes).
+
+    A date without an offset is taken as UTC and reported with offset None.
+    """
+    text = raw.strip()
+    if not text or len(text) > 64:
+        return None
+    if match := _ISO.match(text):
+        year, month, day, hour, minute, second, zone = match.groups()
+        offset = _offset_minutes(zone) if zone else None
+        try:
+            local = datetime(
+                int(year),
+                int(month),
+                int(day),
+                int(hour or 0),
+                int(minute or 0),
+                int(second or 0),
+                tzinfo=timezone(timedelta(minutes=offset or 0)),
+            )
+        except ValueError:
+            return None
+        return local.astimezone(UTC), offset
+    try:
+        parsed = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC), None
+    delta = parsed.utcoffset()
+    return parsed.astimezone(UTC), int(delta.total_seconds() // 60) if delta is not None else None
+
+
+def date_in_url(url: str) -> str | None:
+    """The yyyy-mm-dd a URL path carries (/2024/03/05/, /2024-03-05-slug, /20240305/)."""
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return None
+    if not (match := _URL_DATE.search(path)):
+        return None
+    year, month, day = (g for g in match.groups() if g is not None)
+    return f"{year}-{int(month):02d}-{int(day):02d}"
+
+
+def _xpath_values(tree: HtmlElement, paths: tuple[str, ...]) -> Iterator[str]:
+    for path in paths:
+        for el in tree.xpath(path):
+            if isinstance(el, HtmlElement):
+                yield el.get("datetime") or el.get("content") or el.text_content()
+
+
+class DatePicker:
+    """Tries date sources in order of trust and keeps the first date that is plausible."""
+
+    def __init__(self, fetched_at: datetime) -> None:
+        """`fetched_at` bounds the plausible dates; a naive value is taken as UTC."""
+        if fetched_at.tzinfo is None:
+            fetched_at = fetched_at.replace(tzinfo=UTC)
+        self.latest = fetched_at.astimezone(UTC) + FUTURE_TOLERANCE
+        self.rejected: list[str] = []
+
+    def check(self, raw: str | None, source: str) -> DatedValue | None:
+        """A DatedValue for `raw` when it parses and lies between 1990 and fetch time."""
+        if not raw:
+            return None
+        parsed = parse_date(raw)
+        if parsed is None:
+            return None
+        value, offset = parsed
+        if not EARLIEST <= value <= self.latest:
+            self.rejected.append(f"{source}:{value.isoformat()}")
+            return None
+        return DatedValue(value=value, source=source, tz_offset_minutes=offset)
+
+    def first(self, candidates: Iterator[tuple[str | None, str]]) -> DatedValue | None:
+        """The first plausible candidate of (raw value, source) pairs, consumed lazily."""
+        for raw, source in candidates:
+            if (found := self.check(raw, source)) is not None:
+                return found
+        return None
+
+
+def _published_candidates(
+    tree: HtmlElement, data: PageData, url: str, feed: datetime | None, text_fallback: bool
+) -> Iterator[tuple[str | None, str]]:
+    for raw in ld_texts(data.article.get("datePublished") or data.article.get("dateCreated")):
+        yield raw, "json-ld"
+    for raw in data.all(*_META_PUBLISHED):
+        yield raw, "meta"
+    for raw in _xpath_values(tree, _HTML_PUBLISHED):
+        yield raw, "html"
+    if feed is not None:
+        yield feed.isoformat(), "feed"
+    yield date_in_url(url), "url"
+    if text_fallback:
+        # htmldate scans the whole page (and deep-copies it): only when nothing better exists.
+        yield _htmldate(tree, url), "text"
+
+
+def _htmldate(tree: HtmlElement, url: str) -> str | None:
+    try:
+        return find_date(
+            tree, extensive_search=True, original_date=True, url=url, min_date="1990-01-01"
+        )
+    except Exception:  # htmldate has failed on odd markup before; a missing date is fine
+        return None
+
+
+def pick_dates(
+    tree: HtmlElement,
+    data: PageData,
+    url: str,
+    fetched_at: datetime,
+    feed_published: datetime | None = None,
+    feed_modified: datetime | None = None,
+    text_fallback: bool = True,
+) -> tuple[DatedValue | None, DatedValue | None, list[str]]:
+    """(published, modified, rejected dates as "source:iso") for one page."""
+    picker = DatePicker(fetched_at)
+    published = picker.first(_published_candidates(tree, data, url, feed_published, text_fallback))
+    modified_candidates: list[tuple[str | None, str]] = [
+        *((raw, "json-ld") for raw in ld_texts(data.article.get("dateModified"))),
+        *((raw, "meta") for raw in data.all(*_META_MODIFIED)),
+        *((raw, "html") for raw in _xpath_values(tree, _HTML_MODIFIED)),
+        (feed_modified.isoformat() if feed_modified else None, "feed"),
+    ]
+    modified = picker.first(iter(modified_candidates))
+    # A modification before publication is a template default, not an edit.
+    if modified is not None and published is not None and modified.value < published.value:
+        modified = None
+    return published, modified, picker.rejected

@@ -1,0 +1,183 @@
+"""Is this page an article, a paywall teaser, a bot challenge, or something else?"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from lxml.cssselect import CSSSelector
+from lxml.etree import XPath
+from lxml.html import HtmlElement
+
+from crawler.extraction.structured import PageData, ld_false, ld_texts, type_names
+from storage.records import PageState
+
+_CHALLENGE_TITLE = re.compile(
+    r"^\s*(?:just a moment|attention required|access denied|access to this page has been denied"
+    r"|please wait|checking your browser|verifying you are human|are you a robot|security check"
+    r"|ddos-guard|one more step|pardon our interruption|request rejected|you have been blocked"
+    r"|captcha|robot check|bot verification)",
+    re.IGNORECASE,
+)
+# Anti-bot vendors' footprints. Several also appear on ordinary pages (Cloudflare injects its
+# challenge script everywhere, comment forms carry reCAPTCHA), so they only count on short pages.
+# Anti-bot vendors' footprints, on pages with little text of their own.
+_CHALLENGE_MARKERS = (
+    "cf-browser-verification", "cf_chl_opt", "cf-challenge", "_incapsula_resource",
+    "incapsula incident id", "px-captcha", "captcha-delivery.com", "distil_r_captcha",
+    "enable javascript and cookies to continue", "checking if the site connection is secure",
+)  # fmt: skip
+# Also on ordinary pages (Cloudflare injects its challenge script everywhere, comment and
+# newsletter forms carry reCAPTCHA): they count only on a near-empty page with no article.
+_WEAK_CHALLENGE_MARKERS = (
+    "g-recaptcha", "h-captcha", "hcaptcha.com", "recaptcha/api", "challenge-platform",
+    "access denied", "captcha",
+)  # fmt: skip
+_PAYWALL_MARKERS = (
+    "subscribe to continue", "subscribe to read", "continue reading with a subscription",
+    "to continue reading", "already a subscriber", "subscribers only", "for subscribers only",
+    "exclusive to subscribers", "reserved for subscribers", "available to subscribers",
+    "sign in to continue reading", "log in to continue reading", "register to continue reading",
+    "become a member to", "to read the full article", "to read the full story",
+    "unlock this article", "start your subscription", "subscribe now to read",
+)  # fmt: skip
+_ARTICLE_OG_TYPES = {"article", "news", "blog", "newsarticle", "blogposting", "object"}
+_LISTING_LD_TYPES = {
+    "CollectionPage", "ItemList", "SearchResultsPage", "VideoObject", "ImageGallery",
+    "MediaGallery", "ProfilePage",
+}  # fmt: skip
+_ARTICLE_META = ("article:published_time", "article:published", "article:author", "author")
+_SHORT_PAGE_WORDS = 150  # below this a challenge marker is the page, not an embedded widget
+_TEASER_WORDS = 350  # a paywall teaser: headline, standfirst and a paragraph or two
+_SERVED_PART_WORDS = 150  # gated part present in the HTML: the full text was served
+_MIN_ARTICLE_WORDS = 50
+_SHORT_NON_ARTICLE_WORDS = 250  # og:type/JSON-LD say "not an article" and the text agrees
+_LISTING_MAX_WORDS = 600
+_LISTING_LINK_SHARE = 0.45
+_BODY_TEXT = XPath("//body//text()[not(ancestor::script) and not(ancestor::style)]")
+_LINK_TEXT = XPath("//body//a//text()[not(ancestor::script) and not(ancestor::style)]")
+
+
+def words(text: str | None) -> int:
+    """Whitespace-separated word count."""
+    return len(text.split()) if text else 0
+
+
+def blocked_reason(
+    status: int, page_title: str, page_html: Callable[[], str], n: int
+) -> str | None:
+    """Why the page is a block or bot-challenge page, or None."""
+    if status in (403, 429):
+        return f"HTTP {status}"
+    if _CHALLENGE_TITLE.match(page_title):
+        return f"challenge page title {page_title.strip()[:60]!r}"
+    if n < _SHORT_PAGE_WORDS:
+        lowered = page_html().lower()
+        for marker in _CHALLENGE_MARKERS:
+            if marker in lowered:
+                return f"short page with challenge marker {marker!r}"
+    return None
+
+
+def captcha_reason(data: PageData, page_html: Callable[[], str], n: int) -> str | None:
+    """Why a near-empty page without article markup is a captcha wall, or None."""
+    if n >= _MIN_ARTICLE_WORDS or data.article:
+        return None
+    lowered = page_html().lower()
+    for marker in _WEAK_CHALLENGE_MARKERS:
+        if marker in lowered:
+            return f"near-empty page with captcha marker {marker!r}"
+    return None
+
+
+def _gated_selectors(data: PageData) -> tuple[bool, list[str]]:
+    declared = ld_false(data.article.get("isAccessibleForFree"))
+    selectors: list[str] = []
+    parts = data.article.get("hasPart")
+    for part in parts if isinstance(parts, list) else [parts]:
+        if isinstance(part, dict) and ld_false(part.get("isAccessibleForFree")):
+            declared = True
+            selectors.extend(ld_texts(part.get("cssSelector")))
+    return declared, selectors
+
+
+def _served_words(tree: HtmlElement, selectors: list[str]) -> int | None:
+    """Words inside the gated elements, or None when no selector matches anything."""
+    elements: list[HtmlElement] = []
+    for selector in selectors:
+        try:
+            elements.extend(CSSSelector(selector)(tree))
+        except Exception:  # an invalid selector in the page's JSON-LD says nothing
+            continue
+    return sum(words(el.text_content()) for el in elements) if elements else None
+
+
+def paywall_reason(
+    tree: HtmlElement, data: PageData, page_html: Callable[[], str], n: int
+) -> str | None:
+    """Why the page is a paywall teaser, or None.
+
+    Publishers declare gated articles in JSON-LD (isAccessibleForFree false) but many
+    still serve the whole text: in the gated element, or elsewhere when that element is
+    absent. Only a withheld gated part, or a teaser-length text, makes a paywall page.
+    """
+    declared, selectors = _gated_selectors(data)
+    if declared:
+        served = _served_words(tree, selectors) if selectors else None
+        if served is not None and served < _SERVED_PART_WORDS:
+            return f"JSON-LD isAccessibleForFree false; gated part holds {served} words"
+        if served is None and n < _TEASER_WORDS:
+            return f"JSON-LD isAccessibleForFree false; teaser of {n} words"
+    if n < _TEASER_WORDS:
+        lowered = page_html().lower()
+        for marker in _PAYWALL_MARKERS:
+            if marker in lowered:
+                return f"teaser of {n} words with paywall marker {marker!r}"
+    return None
+
+
+def _link_share(tree: HtmlElement) -> float:
+    total = sum(len(t.split()) for t in _BODY_TEXT(tree))
+    linked = sum(len(t.split()) for t in _LINK_TEXT(tree))
+    return linked / total if total else 1.0
+
+
+def not_article_reason(tree: HtmlElement, data: PageData, n: int) -> str | None:
+    """Why the page is a listing, tag, video or gallery page rather than an article, or None."""
+    if n < _MIN_ARTICLE_WORDS:
+        return f"only {n} words of text"
+    if n >= _LISTING_MAX_WORDS or data.article:
+        return None
+    og_type = (data.first("og:type") or "").lower()
+    if og_type and og_type not in _ARTICLE_OG_TYPES and n < _SHORT_NON_ARTICLE_WORDS:
+        return f"og:type {og_type!r} with {n} words"
+    ld_types = {t for obj in data.objects for t in type_names(obj)} & _LISTING_LD_TYPES
+    if ld_types and n < _SHORT_NON_ARTICLE_WORDS:
+        return f"JSON-LD {sorted(ld_types)[0]} with {n} words"
+    # Article pages drown in navigation too: link share only counts without article signals.
+    if og_type in _ARTICLE_OG_TYPES or data.first(*_ARTICLE_META):
+        return None
+    if (share := _link_share(tree)) > _LISTING_LINK_SHARE:
+        return f"{share:.0%} of the page's words are links"
+    return None
+
+
+def classify(
+    tree: HtmlElement,
+    data: PageData,
+    text: str | None,
+    page_title: str,
+    page_html: Callable[[], str],
+    status: int,
+) -> tuple[PageState, str | None]:
+    """The page's state and, unless it is a plain article, the reason for it."""
+    n = words(text)
+    if reason := blocked_reason(status, page_title, page_html, n):
+        return PageState.BLOCKED, reason
+    if reason := paywall_reason(tree, data, page_html, n):
+        return PageState.PAYWALLED, reason
+    if reason := captcha_reason(data, page_html, n):
+        return PageState.BLOCKED, reason
+    if reason := not_article_reason(tree, data, n):
+        return PageState.NOT_ARTICLE, reason
+    return PageState.ARTICLE, None

@@ -1,0 +1,139 @@
+"""The article's own headline and the site's name, from the page's competing titles."""
+
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import urlsplit
+
+from lxml.html import HtmlElement
+
+from crawler.extraction.structured import PageData, ld_texts
+
+# Separators between a headline and a site name or section ("Headline | Site", "Site - Headline").
+_SEPARATOR = r"(?:\s*[|\u00b7\u2022\u00bb\u00ab]\s*|\s+[-\u2013\u2014:~/]\s+|:\s+)"
+_SPLIT = re.compile(f"({_SEPARATOR})")
+_NON_WORD = re.compile(r"\W+")
+_SECOND_LEVEL = {"co", "com", "org", "net", "gov", "ac", "edu", "ne", "or"}
+_HOST_PREFIXES = {"www", "m", "amp", "mobile", "edition", "beta"}
+# A site name or section label is short; a longer affix is part of the headline.
+_MAX_AFFIX_WORDS = 6
+_MAX_AFFIX_EXTRA_CHARS = 8
+
+
+def clean(text: str | None) -> str:
+    """Unescape entities and collapse whitespace (JSON-LD often carries raw entities)."""
+    return " ".join(html.unescape(text).split()) if text else ""
+
+
+def key(text: str) -> str:
+    """Comparison key: lower-case letters and digits only."""
+    return _NON_WORD.sub("", text.lower())
+
+
+def host_key(url: str) -> str:
+    """The distinctive label of a URL's host: "www.latimes.com" -> "latimes"."""
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+    labels = [label for label in host.split(".") if label]
+    while len(labels) > 2 and labels[0] in _HOST_PREFIXES:
+        labels.pop(0)
+    if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL:
+        return labels[-3]
+    return labels[-2] if len(labels) >= 2 else (labels[0] if labels else "")
+
+
+def site_names(data: PageData, url: str) -> list[str]:
+    """Names the page gives its site: og:site_name, JSON-LD publisher, application-name."""
+    names = [
+        clean(n)
+        for n in (
+            data.first("og:site_name"),
+            *ld_texts(data.resolve(data.article.get("publisher")), "name"),
+            data.first("application-name", "apple-mobile-web-app-title"),
+        )
+        if n
+    ]
+    return list(dict.fromkeys(n for n in names if n))
+
+
+def _names_site(part_key: str, name_key: str) -> bool:
+    # "The Washington Post" names "washingtonpost", "BBC News" names "bbc"; a longer part
+    # that merely starts with the name ("The Guardian view on ...") is a headline.
+    if not name_key or not part_key:
+        return False
+    if part_key == name_key or (len(part_key) >= 3 and part_key in name_key):
+        return True
+    return name_key in part_key and len(part_key) - len(name_key) <= _MAX_AFFIX_EXTRA_CHARS
+
+
+def _is_site(part: str, sites: list[str], host: str) -> bool:
+    part_key = key(part)
+    if not part_key or len(part.split()) > _MAX_AFFIX_WORDS:
+        return False
+    return any(_names_site(part_key, name) for name in [host, *map(key, sites)])
+
+
+def strip_site(title: str, sites: list[str], host: str) -> str:
+    """Remove site-name prefixes and suffixes ("Headline | Site", "Site - Headline")."""
+    pieces = _SPLIT.split(title)
+    while len(pieces) >= 3:
+        if _is_site(pieces[-1], sites, host):
+            pieces = pieces[:-2]
+        elif _is_site(pieces[0], sites, host):
+            pieces = pieces[2:]
+        else:
+            break
+    return "".join(pieces).strip()
+
+
+def _credit(a: str, b: str) -> float:
+    """How much title `b` supports `a` being the headline."""
+    a_key = key(a)
+    if a_key == key(b):
+        return 1.0
+    # b is a plus shorter affixes ("a | Site", "Opinion | a - Site"): a is the headline.
+    pieces = _SPLIT.split(b)
+    texts = range(0, len(pieces), 2)
+    for i in texts:
+        for j in texts:
+            if j >= i and key("".join(pieces[i : j + 1])) == a_key:
+                rest = key("".join(pieces[:i] + pieces[j + 1 :]))
+                return 1.0 if len(rest) < len(a_key) else 0.0
+    # b is a truncated copy of a (JSON-LD headlines are cut at 110 characters).
+    stem = key(b.rstrip(".… "))
+    if len(stem) >= 20 and a_key.startswith(stem):
+        return 0.5
+    return 0.0
+
+
+def pick_title(tree: HtmlElement, data: PageData, url: str, sites: list[str]) -> str | None:
+    """The headline most of the page's title sources agree on, without the site name."""
+    host = host_key(url)
+    sources: list[tuple[str, list[str]]] = [
+        ("json-ld", ld_texts(data.article.get("headline") or data.article.get("name"))[:1]),
+        ("og", [t for t in (data.first("og:title"), data.first("twitter:title")) if t]),
+        ("h1", [el.text_content() for el in tree.iterfind(".//body//h1")][:3]),
+        ("title", [el.text_content() for el in tree.iterfind(".//head/title")][:1]),
+    ]
+    candidates: list[tuple[str, str]] = []
+    for name, texts in sources:
+        for text in texts:
+            cleaned = strip_site(clean(text), sites, host)
+            if cleaned and len(cleaned) <= 400:
+                candidates.append((name, cleaned))
+    if not candidates:
+        return None
+    best, best_score = candidates[0][1], -1.0
+    for name, text in candidates:
+        # One vote per other kind of source: a page with three h1s must not outvote the rest.
+        votes: dict[str, float] = {}
+        for other_name, other in candidates:
+            if other_name != name:
+                votes[other_name] = max(votes.get(other_name, 0.0), _credit(text, other))
+        score = sum(votes.values())
+        if score > best_score:
+            best, best_score = text, score
+    return best

@@ -162,9 +162,9 @@ class SiteConfig(_Model):
         if self.schedule and self.cron:
             raise ValueError("set either schedule or cron, not both")
         if not self.allowed_domains:
-            from urllib.parse import urlsplit
+            from storage.urls import host_of
 
-            hosts = sorted({urlsplit(u).hostname or "" for u in self.start_urls} - {""})
+            hosts = sorted({host_of(u) for u in self.start_urls} - {""})
             object.__setattr__(self, "allowed_domains", hosts)
         return self
 

@@ -144,7 +144,12 @@ def find_article(
 
 
 def record(
-    session: Session, capture: Capture, extracted: Extracted | None, *, site: str | None = None
+    session: Session,
+    capture: Capture,
+    extracted: Extracted | None,
+    *,
+    site: str | None = None,
+    capture_id: int | None = None,
 ) -> RecordResult:
     """Record one capture (and its extraction, if the page was extracted).
 
@@ -153,9 +158,13 @@ def record(
     - an extraction without a body (paywalled, blocked, not an article, error): stored
       with its state; an existing article's status is updated, no version is made;
     - an article body: new article, new version, or seen-again.
+
+    `capture_id` names a captures row already inserted (the crawler inserts it when the
+    WARC record is written, before extraction finishes).
     """
     site = site or capture.site or urls.host_of(capture.url)
-    capture_id = add_capture(session, capture)
+    if capture_id is None:
+        capture_id = add_capture(session, capture)
     fetched = [capture.url, capture.final_url]
     if extracted is None:
         if capture.record_kind == RecordKind.REVISIT:
@@ -265,7 +274,10 @@ def _version(
     if current is not None:
         old = session.get(Extraction, current.extraction_id)
         old_text = (old.text if old else "") or ""
-        added, removed = fingerprints.diff_size(old_text, extraction.text or "")
+        added, removed = fingerprints.diff_size(
+            f"{current.title or ''}\n\n{old_text}",
+            f"{extraction.title or ''}\n\n{extraction.text or ''}",
+        )
         title_changed = fingerprints.normalize_text(current.title or "") != (
             fingerprints.normalize_text(extraction.title or "")
         )
@@ -324,7 +336,9 @@ def _cluster(session: Session, article: Article) -> None:
     """Join the cluster of a near-duplicate seen within a few days (banded simhash lookup)."""
     if article.simhash is None or article.simhash_band0 is None:
         return
-    when = article.published_at or article.first_seen_at
+    # Crawl time, not the page's claimed date: wire copies are fetched within days of each
+    # other, and published_at is missing or wrong too often to gate on.
+    when = article.first_seen_at
     candidates = session.scalars(
         select(Article).where(
             Article.id != article.id,

@@ -1,0 +1,191 @@
+"""CLI commands that touch the web: crawl, discover, demo."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from crawler.cli import AppContext, pass_app
+
+
+@click.command()
+@click.argument("sites", nargs=-1)
+@click.option("--max-pages", type=click.IntRange(1, 10_000), help="Pagination depth per category.")
+@click.option("--full", is_flag=True, help="Do not stop paginating at pages with nothing new.")
+@click.option("--no-revisits", is_flag=True, help="Skip the revisits that are due.")
+@click.option(
+    "--trigger", type=click.Choice(["manual", "schedule", "revisit"]), default="manual", hidden=True
+)
+@click.option("--schedule-id", hidden=True)
+@click.option("--fire-time", type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z"]), hidden=True)
+@click.option("--run-id", type=int, hidden=True, help="Take over this crawl_runs row.")
+@pass_app
+def crawl(
+    app: AppContext,
+    sites: tuple[str, ...],
+    max_pages: int | None,
+    full: bool,
+    no_revisits: bool,
+    trigger: str,
+    schedule_id: str | None,
+    fire_time: datetime | None,
+    run_id: int | None,
+) -> None:
+    """Crawl sites now (all configured sites when none are named) and print a summary.
+
+    \b
+    Example:
+        newsarchive crawl example-news --max-pages 3
+    """
+    from crawler.runner import format_summary, is_tty, run_crawl
+
+    config = app.config
+    for key in sites:
+        config.site(key)  # unknown site: one clear line before anything starts
+    progress = _live_progress() if is_tty() else None
+    try:
+        summaries = run_crawl(
+            config,
+            sites,
+            max_pages=max_pages,
+            incremental=not full,
+            revisits=not no_revisits,
+            trigger=trigger,
+            schedule_id=schedule_id,
+            fire_time=fire_time,
+            run_id=run_id,
+            on_progress=progress.update if progress else None,
+        )
+    finally:
+        if progress:
+            progress.stop()
+    click.echo(format_summary(summaries))
+    if any(s.status != "ok" for s in summaries):
+        sys.exit(1 if any(s.status == "failed" for s in summaries) else 3)
+
+
+class _LiveProgress:
+    """A rich live table of per-site counters, refreshed from the crawl's stats."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.live import Live
+
+        self.live = Live(console=Console(stderr=True), refresh_per_second=4, transient=True)
+        self.live.start()
+
+    def update(self, stats: dict[str, Any]) -> None:
+        from rich.table import Table
+
+        table = Table("site", "pages", "new", "changed", "unchanged", "errors", title="crawling…")
+        for key, st in sorted(stats.items()):
+            d = st.as_dict()
+            a = d["articles"]
+            table.add_row(
+                key,
+                str(d["pages"]),
+                str(a["new"]),
+                str(a["changed"]),
+                str(a["unchanged"]),
+                str(sum(d["errors"].values())),
+            )
+        self.live.update(table)
+
+    def stop(self) -> None:
+        self.live.stop()
+
+
+def _live_progress() -> _LiveProgress:
+    return _LiveProgress()
+
+
+@click.command()
+@click.argument("url", required=False)
+@click.option(
+    "--html",
+    "html_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Read the page from a file instead of fetching URL.",
+)
+@click.option("--url", "base_url", help="The page's URL (with --html).")
+@click.option("--article-pattern", help="Regex that article URLs match (overrides heuristics).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@pass_app
+def discover(
+    app: AppContext,
+    url: str | None,
+    html_file: str | None,
+    base_url: str | None,
+    article_pattern: str | None,
+    fmt: str,
+) -> None:
+    """Show what a category page yields: article links, next page, categories, feeds.
+
+    \b
+    Examples:
+        newsarchive discover https://news.example.com/category/world/
+        newsarchive discover --html page.html --url https://news.example.com/world/ --format json
+    """
+    from crawler.discovery import discover as run_discover
+    from crawler.discovery import format_discovery
+
+    if html_file:
+        if not base_url:
+            raise click.UsageError("--html needs --url (the page's address, to resolve links)")
+        body = Path(html_file).read_bytes()
+        page_url = base_url
+    else:
+        if not url:
+            raise click.UsageError("give a URL, or --html FILE --url URL")
+        body, page_url = _fetch(url, app)
+    click.echo(format_discovery(run_discover(body, page_url, article_pattern=article_pattern), fmt))
+
+
+def _fetch(url: str, app: AppContext) -> tuple[bytes, str]:
+    """One polite GET with the configured User-Agent (no crawl machinery needed)."""
+    import urllib.error
+    import urllib.request
+
+    if not url.startswith(("http://", "https://")):
+        raise click.UsageError(f"not an http(s) URL: {url}")
+    req = urllib.request.Request(url, headers={"User-Agent": app.config.archive.user_agent})
+    try:
+        with urllib.request.urlopen(req, timeout=app.config.archive.download_timeout) as resp:
+            limit = int(app.config.archive.max_response_mb * 1024 * 1024)
+            return resp.read(limit), resp.geturl()
+    except (urllib.error.URLError, TimeoutError, ValueError) as exc:
+        raise click.ClickException(f"cannot fetch {url}: {exc}") from None
+
+
+@click.command()
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False),
+    default="demo-archive",
+    show_default=True,
+    help="Where the demo archive (SQLite + WARC) is written.",
+)
+@click.option("--rounds", type=click.IntRange(1, 10), default=3, show_default=True)
+@pass_app
+def demo(app: AppContext, directory: str, rounds: int) -> None:
+    """Serve the bundled demo news sites on loopback, archive them, print what was archived.
+
+    \b
+    Example:
+        newsarchive demo --rounds 3
+    """
+    from crawler.demo_cmd import run_demo
+
+    run_demo(Path(directory), rounds)
+
+
+def register(cli: click.Group) -> None:
+    """Attach these commands to the main group."""
+    cli.add_command(crawl)
+    cli.add_command(discover)
+    cli.add_command(demo)

@@ -1,0 +1,26 @@
+"""Scrapy items, as dataclasses: what the spider hands to the pipeline."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from crawler.writer import CaptureRef
+
+
+@dataclass
+class ArticlePage:
+    """An article page fetched and captured; the pipeline extracts and records it."""
+
+    url: str
+    final_url: str
+    status: int
+    body: bytes
+    content_type: str | None
+    fetched_at: datetime
+    site: str
+    capture: Future[CaptureRef]
+    feed_date: datetime | None = None

@@ -1,0 +1,91 @@
+"""The archive pipeline: captured article page -> extraction (process pool) -> archive.record.
+
+Thin on purpose: extraction runs in other processes, the database write on the archive
+writer thread; this coroutine only awaits their futures, so the event loop never blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+
+from crawler.extraction import ExtractionHints, extract
+from crawler.items import ArticlePage
+from crawler.services import CrawlServices
+from crawler.services import from_settings as services_from_settings
+from storage.records import Extracted, Outcome
+
+log = logging.getLogger(__name__)
+
+_COUNTER = {
+    Outcome.NEW: "articles_new",
+    Outcome.CHANGED: "articles_changed",
+    Outcome.UNCHANGED: "articles_unchanged",
+    Outcome.SKIPPED: "articles_skipped",
+}
+
+
+class ArchivePipeline:
+    """Extract each captured article page off the event loop and record the result."""
+
+    def __init__(self, services: CrawlServices) -> None:
+        self.services = services
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
+        services = services_from_settings(crawler.settings)
+        if services is None:
+            raise NotConfigured("no NEWSARCHIVE_SERVICES: run crawls with `newsarchive crawl`")
+        return cls(services)
+
+    async def process_item(self, item: Any) -> Any:
+        if not isinstance(item, ArticlePage):
+            return item
+        stats = self.services.site_stats(item.site)
+        try:
+            ref = await asyncio.wrap_future(item.capture)
+        except Exception as exc:
+            stats.error("archive_write")
+            log.error("capture of %s failed: %s", item.url, exc)
+            return None
+        extracted: Extracted | None = None
+        if not ref.is_revisit:
+            extracted = await self._extract(item, ref.capture.fetched_at)
+            if extracted is None:
+                stats.error("extraction_crashed")
+        item.body = b""  # the bytes are in WARC now; do not keep them alive
+        try:
+            result = await asyncio.wrap_future(self.services.writer.record(ref, extracted))
+        except Exception as exc:
+            stats.error("archive_write")
+            log.error("recording %s failed: %s", item.url, exc)
+            return None
+        stats.add(_COUNTER[result.outcome])
+        if extracted is not None and extracted.error and result.outcome == Outcome.SKIPPED:
+            stats.error(f"page_{extracted.state.value}")
+        return None
+
+    async def _extract(self, item: ArticlePage, fetched_at: Any) -> Extracted | None:
+        hints = ExtractionHints(published=item.feed_date) if item.feed_date else None
+        for attempt in (1, 2):
+            try:
+                future = self.services.pool.submit(
+                    extract,
+                    item.body,
+                    item.final_url,
+                    fetched_at,
+                    status=item.status,
+                    content_type=item.content_type,
+                    hints=hints,
+                )
+                return await asyncio.wrap_future(future)
+            except BrokenProcessPool:
+                # A worker died (out of memory, killed): replace the pool and retry once.
+                log.warning("extraction pool broke on %s (attempt %d)", item.url, attempt)
+                self.services.restart_pool()
+        return None

@@ -1,0 +1,215 @@
+"""Run one crawl of some sites in this process and record it in crawl_runs.
+
+Twisted's reactor cannot restart in one process, so each crawl is one process: the CLI
+runs it in the foreground, the scheduler starts `newsarchive crawl` as a subprocess.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import update
+
+from crawler.config import Config, ConfigError, SiteConfig
+from crawler.services import CrawlServices, SiteStats
+from crawler.services import register as register_services
+from crawler.settings import settings_for
+from storage.archive import ensure_site
+from storage.db import Archive
+from storage.models import CrawlRun
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """The result of one site's crawl run."""
+
+    site: str
+    run_id: int
+    status: str
+    stats: dict[str, Any]
+    reason: str
+
+
+def _open_runs(
+    archive: Archive,
+    sites: Sequence[SiteConfig],
+    *,
+    trigger: str,
+    schedule_id: str | None,
+    fire_time: datetime | None,
+    run_id: int | None,
+) -> dict[str, int]:
+    ids: dict[str, int] = {}
+    with archive.session() as s:
+        for site in sites:
+            ensure_site(s, site.key, site.name, site.model_dump(mode="json"))
+            if run_id is not None and len(sites) == 1:
+                # The scheduler made the row (unique per fire); this process takes it over.
+                s.execute(
+                    update(CrawlRun)
+                    .where(CrawlRun.id == run_id)
+                    .values(status="running", host=socket.gethostname(), pid=os.getpid())
+                )
+                ids[site.key] = run_id
+                continue
+            row = CrawlRun(
+                site=site.key,
+                trigger=trigger,
+                schedule_id=schedule_id,
+                fire_time=fire_time,
+                status="running",
+                host=socket.gethostname(),
+                pid=os.getpid(),
+            )
+            s.add(row)
+            s.flush()
+            ids[site.key] = row.id
+    return ids
+
+
+def run_crawl(
+    config: Config,
+    site_keys: Sequence[str] = (),
+    *,
+    max_pages: int | None = None,
+    incremental: bool = True,
+    revisits: bool = True,
+    trigger: str = "manual",
+    schedule_id: str | None = None,
+    fire_time: datetime | None = None,
+    run_id: int | None = None,
+    on_progress: Callable[[dict[str, SiteStats]], None] | None = None,
+) -> list[RunSummary]:
+    """Crawl the named sites (all configured ones when none are named); blocks until done."""
+    from scrapy import signals
+    from scrapy.crawler import CrawlerProcess
+
+    from crawler.spiders.news import NewsSpider
+
+    if not config.sites:
+        raise ConfigError(f"{config.source or 'config'}: no [[sites]] configured to crawl")
+    sites = [config.site(k) for k in site_keys] if site_keys else list(config.sites)
+    archive = Archive(config.archive.database_url)
+    run_ids = _open_runs(
+        archive,
+        sites,
+        trigger=trigger,
+        schedule_id=schedule_id,
+        fire_time=fire_time,
+        run_id=run_id,
+    )
+    services = CrawlServices(config, run_ids=run_ids)
+    settings = settings_for(config.archive)
+    settings["NEWSARCHIVE_SERVICES"] = register_services(services)
+    slots: dict[str, dict[str, Any]] = {}
+    for site in sites:
+        for domain in site.allowed_domains:
+            slot: dict[str, Any] = {}
+            if site.concurrency is not None:
+                slot["concurrency"] = site.concurrency
+            if site.download_delay is not None:
+                slot["delay"] = site.download_delay
+            if slot:
+                slots[domain.split(":")[0]] = slot
+    if slots:
+        settings["DOWNLOAD_SLOTS"] = slots
+    settings["LOG_INSTALL_ROOT_HANDLER"] = False
+    process = CrawlerProcess(settings)
+    reasons: dict[str, str] = {}
+    for site in sites:
+        crawler = process.create_crawler(NewsSpider)
+
+        def closed(spider: Any, reason: str, _key: str = site.key) -> None:
+            reasons[_key] = reason
+
+        crawler.signals.connect(closed, signal=signals.spider_closed, weak=False)
+        process.crawl(
+            crawler,
+            site=site,
+            services=services,
+            max_pages=max_pages,
+            incremental=incremental,
+            revisits=revisits,
+        )
+    stop_progress = threading.Event()
+    ticker = None
+    if on_progress is not None:
+        ticker = threading.Thread(
+            target=_tick, args=(on_progress, services, stop_progress), daemon=True
+        )
+        ticker.start()
+    error: str | None = None
+    try:
+        process.start(install_signal_handlers=True)
+    except Exception as exc:  # a crash of the crawl machinery itself: record it
+        error = f"{type(exc).__name__}: {exc}"
+        log.exception("crawl failed")
+    finally:
+        stop_progress.set()
+        services.close()
+    if ticker is not None:
+        ticker.join(1)
+        on_progress(services.stats) if on_progress else None
+    summaries = []
+    with archive.session() as s:
+        for site in sites:
+            reason = reasons.get(site.key, "not started")
+            status = "failed" if error else "ok" if reason == "finished" else "killed"
+            stats = services.site_stats(site.key).as_dict()
+            s.execute(
+                update(CrawlRun)
+                .where(CrawlRun.id == run_ids[site.key])
+                .values(
+                    status=status,
+                    finished_at=datetime.now(UTC),
+                    stats=stats,
+                    error=error or (None if reason == "finished" else f"stopped: {reason}"),
+                )
+            )
+            summaries.append(RunSummary(site.key, run_ids[site.key], status, stats, reason))
+    archive.close()
+    return summaries
+
+
+def _tick(
+    on_progress: Callable[[dict[str, SiteStats]], None],
+    services: CrawlServices,
+    stop: threading.Event,
+) -> None:
+    while not stop.wait(0.5):
+        try:
+            on_progress(services.stats)
+        except Exception:  # a display problem must never stop the crawl
+            log.debug("progress display failed", exc_info=True)
+
+
+def format_summary(summaries: Sequence[RunSummary]) -> str:
+    """Plain-text run summary: one line per site, then errors by kind."""
+    lines = []
+    for s in summaries:
+        a = s.stats["articles"]
+        errors = s.stats["errors"]
+        err_total = sum(errors.values())
+        lines.append(
+            f"{s.site}: run {s.run_id} {s.status}: {s.stats['pages']} pages, "
+            f"articles {a['new']} new / {a['changed']} changed / {a['unchanged']} unchanged"
+            f" / {a['skipped']} skipped, {err_total} errors"
+        )
+        if errors:
+            lines.append("  errors: " + ", ".join(f"{k}={v}" for k, v in errors.items()))
+    return "\n".join(lines)
+
+
+def is_tty() -> bool:
+    """True when stdout is a terminal (rich progress) rather than a pipe or file."""
+    return sys.stdout.isatty()

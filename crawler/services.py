@@ -1,0 +1,161 @@
+"""Per-process crawl services: archive writer, read-only lookups, extraction pool, run stats.
+
+One `CrawlServices` is shared by every spider of a crawl process. The runner creates it
+and puts it in the settings (NEWSARCHIVE_SERVICES); components get it with `from_crawler`.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+from collections import Counter
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crawler.config import Config
+from crawler.writer import ArchiveWriter
+from storage import state
+from storage.db import Archive
+from storage.warc import WarcStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SiteStats:
+    """Counters of one site's crawl run, shown in the summary and stored in crawl_runs.stats."""
+
+    pages: int = 0
+    articles_new: int = 0
+    articles_changed: int = 0
+    articles_unchanged: int = 0
+    articles_skipped: int = 0
+    captures: int = 0
+    revisits_due: int = 0
+    incremental_stops: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, name: str, n: int = 1) -> None:
+        """Increment a counter (thread-safe)."""
+        with self.lock:
+            setattr(self, name, getattr(self, name) + n)
+
+    def error(self, kind: str) -> None:
+        """Count an error of this kind."""
+        with self.lock:
+            self.errors[kind] += 1
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON stored in crawl_runs.stats."""
+        with self.lock:
+            return {
+                "pages": self.pages,
+                "captures": self.captures,
+                "articles": {
+                    "new": self.articles_new,
+                    "changed": self.articles_changed,
+                    "unchanged": self.articles_unchanged,
+                    "skipped": self.articles_skipped,
+                },
+                "revisits_due": self.revisits_due,
+                "incremental_stops": self.incremental_stops,
+                "errors": dict(sorted(self.errors.items())),
+            }
+
+
+_REGISTRY: dict[str, CrawlServices] = {}
+
+
+def register(services: CrawlServices) -> str:
+    """Make services findable from Scrapy components by a key kept in the settings.
+
+    Scrapy copies its settings, so the settings hold this key, not the object.
+    """
+    key = f"services-{id(services)}"
+    _REGISTRY[key] = services
+    return key
+
+
+def from_settings(settings: Any) -> CrawlServices | None:
+    """The services registered under the NEWSARCHIVE_SERVICES key in these settings."""
+    key = settings.get("NEWSARCHIVE_SERVICES")
+    return _REGISTRY.get(key) if isinstance(key, str) else None
+
+
+def _pool_initializer() -> None:
+    # Workers must not take the crawl's Ctrl-C: the parent decides when they stop.
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class CrawlServices:
+    """Everything a crawl process shares between its spiders."""
+
+    def __init__(self, config: Config, *, run_ids: dict[str, int] | None = None) -> None:
+        self.config = config
+        archive_cfg = config.archive
+        self.archive = Archive(archive_cfg.database_url)
+        self.reader_archive = Archive(archive_cfg.database_url, migrate=False, readonly=True)
+        self.warc = WarcStore(
+            Path(archive_cfg.warc_dir),
+            max_file_size=archive_cfg.warc_max_size_mb * 1024 * 1024,
+        )
+        ladders = {s.key: s.revisit_ladder for s in config.sites}
+        self.writer = ArchiveWriter(self.archive, self.warc, revisit_ladder=ladders)
+        self.reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive-reader")
+        self.workers = archive_cfg.extraction_workers or os.cpu_count() or 1
+        self.pool = self._new_pool()
+        self.run_ids: dict[str, int] = dict(run_ids or {})
+        self.stats: dict[str, SiteStats] = {}
+        self._closed = False
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        # forkserver: forking a process that runs Twisted and SQLite threads is unsafe.
+        ctx = multiprocessing.get_context("forkserver")
+        return ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=ctx, initializer=_pool_initializer
+        )
+
+    def restart_pool(self) -> None:
+        """Replace a broken extraction pool (a worker died) with a fresh one."""
+        old, self.pool = self.pool, self._new_pool()
+        old.shutdown(wait=False, cancel_futures=True)
+
+    def site_stats(self, site: str) -> SiteStats:
+        """The counters of `site` in this run."""
+        return self.stats.setdefault(site, SiteStats())
+
+    def lookup(self, urls: list[str]) -> Future[dict[str, state.UrlInfo]]:
+        """Ask the archive (off the event loop) what it knows about these URLs."""
+
+        def run() -> dict[str, state.UrlInfo]:
+            with self.reader_archive.sessions() as s:
+                return state.lookup(s, urls)
+
+        return self.reader.submit(run)
+
+    def due_revisits(self, site: str, now: Any, limit: int = 1000) -> Future[list[str]]:
+        """Article URLs of the site whose revisit is due."""
+
+        def run() -> list[str]:
+            with self.reader_archive.sessions() as s:
+                return state.due_revisits(s, site, now, limit)
+
+        return self.reader.submit(run)
+
+    def close(self) -> None:
+        """Drain the writer, stop the pools, close files and connections."""
+        if self._closed:
+            return
+        self._closed = True
+        self.writer.close()
+        self.reader.shutdown(wait=True)
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.reader_archive.close()
+        self.archive.close()

@@ -1,0 +1,65 @@
+"""Scrapy settings: polite defaults, the capture middleware and the archive pipeline.
+
+`settings_for(config, site)` overlays what newsarchive.toml says; this module alone is
+what `scrapy.cfg` points at, so `scrapy crawl news` sees the same defaults.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+BOT_NAME = "newsarchive"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+# Politeness first: robots.txt, few parallel requests per site, a delay, AutoThrottle.
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 32
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 0.5
+RANDOMIZE_DOWNLOAD_DELAY = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 0.5
+AUTOTHROTTLE_MAX_DELAY = 60.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+
+# Limits: never let one response eat the machine (also bounds decompressed size).
+DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+DOWNLOAD_TIMEOUT = 30
+REDIRECT_MAX_TIMES = 10
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408]
+
+# Spiders see every status: errors are recorded, not dropped by HttpErrorMiddleware.
+HTTPERROR_ALLOW_ALL = True
+
+DOWNLOADER_MIDDLEWARES = {
+    # After HttpCompressionMiddleware (590) decodes, before RetryMiddleware (550) retries.
+    "crawler.middlewares.CaptureMiddleware": 580,
+}
+ITEM_PIPELINES = {"crawler.pipelines.ArchivePipeline": 300}
+
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = "WARNING"
+COOKIES_ENABLED = False
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+FEED_EXPORT_ENCODING = "utf-8"
+
+
+def settings_for(archive: Any) -> dict[str, Any]:
+    """The Scrapy settings for a crawl under this [archive] config."""
+    out = {k: v for k, v in globals().items() if k.isupper()}
+    out.update(
+        USER_AGENT=archive.user_agent,
+        ROBOTSTXT_OBEY=archive.obey_robots,
+        CONCURRENT_REQUESTS_PER_DOMAIN=archive.concurrency_per_domain,
+        DOWNLOAD_DELAY=archive.download_delay,
+        AUTOTHROTTLE_ENABLED=archive.autothrottle,
+        DOWNLOAD_MAXSIZE=int(archive.max_response_mb * 1024 * 1024),
+        DOWNLOAD_WARNSIZE=int(archive.max_response_mb * 1024 * 1024 / 2),
+        DOWNLOAD_TIMEOUT=archive.download_timeout,
+    )
+    return out

@@ -1,0 +1,251 @@
+"""One generic news spider, driven by a site's config (sites are data, not code).
+
+From the site's category pages (start_urls) it follows pagination up to max_pages and
+requests every article link; feeds and sitemaps feed the same frontier; due revisits
+are fetched too. Incremental: pagination stops at a page whose article links are all
+archived already. Known articles are fetched with If-None-Match / If-Modified-Since.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from scrapy import Request, Spider
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+from crawler.config import SiteConfig
+from crawler.discovery import discover
+from crawler.feeds import parse_feed_or_sitemap
+from crawler.items import ArticlePage
+from crawler.middlewares import CAPTURE_META, KIND_META
+from crawler.services import CrawlServices
+from storage import urls
+from storage.records import PageKind
+from storage.state import UrlInfo
+
+PAGE_META = "na_page"
+FEED_DATE_META = "na_feed_date"
+
+
+class NewsSpider(Spider):
+    """Crawl one configured site's category pages, feeds and sitemaps into the archive."""
+
+    name = "news"
+
+    def __init__(
+        self,
+        site: SiteConfig,
+        services: CrawlServices,
+        *,
+        max_pages: int | None = None,
+        incremental: bool = True,
+        revisits: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(name=f"news:{site.key}", **kwargs)
+        self.site = site
+        self.site_key = site.key
+        self.services = services
+        self.max_pages = max_pages or site.max_pages
+        self.incremental = incremental
+        self.revisits = revisits
+        # Scrapy's offsite filter knows hosts only; our own check also honours host:port.
+        self.allowed_domains = sorted({d.split(":")[0] for d in site.allowed_domains})
+        self._allowed_entries = list(site.allowed_domains)
+        self.stats_ = services.site_stats(site.key)
+        self._seen_articles: set[str] = set()
+
+    async def start(self) -> AsyncIterator[Request]:
+        """Category pages first, then feeds, sitemaps and due revisits."""
+        for url in self.site.start_urls:
+            yield self._category_request(url, 1)
+        for url in self.site.feeds:
+            yield Request(
+                url,
+                callback=self.parse_feed,
+                errback=self.on_error,
+                meta={KIND_META: PageKind.FEED.value},
+                dont_filter=True,
+            )
+        for url in self.site.sitemaps:
+            yield Request(
+                url,
+                callback=self.parse_feed,
+                errback=self.on_error,
+                meta={KIND_META: PageKind.SITEMAP.value},
+                dont_filter=True,
+            )
+        if self.revisits:
+            due = await asyncio.wrap_future(
+                self.services.due_revisits(self.site_key, datetime.now(UTC))
+            )
+            self.stats_.add("revisits_due", len(due))
+            for req in await self._article_requests(due, revisit=True):
+                yield req
+
+    def _category_request(self, url: str, page: int) -> Request:
+        return Request(
+            url,
+            callback=self.parse_category,
+            errback=self.on_error,
+            # Category pages are re-fetched every run, never filtered as already seen.
+            dont_filter=True,
+            meta={KIND_META: PageKind.CATEGORY.value, PAGE_META: page},
+        )
+
+    async def parse_category(self, response: Response) -> AsyncIterator[Request]:
+        """Discover article links and the next page; stop early when nothing is new."""
+        self.stats_.add("pages")
+        if response.status >= 400:
+            self.stats_.error(f"http_{response.status}")
+            return
+        found = discover(
+            response.body,
+            response.url,
+            article_pattern=self.site.article_pattern,
+            allowed_domains=self.allowed_domains,
+        )
+        requests = await self._article_requests(found.article_links)
+        for req in requests:
+            yield req
+        page = int(response.meta.get(PAGE_META, 1))
+        all_known = bool(found.article_links) and not any(r.meta["na_new"] for r in requests)
+        if self.incremental and all_known:
+            self.stats_.add("incremental_stops")
+            return
+        if found.next_page and page < self.max_pages and self._allowed(found.next_page):
+            yield self._category_request(found.next_page, page + 1)
+
+    async def _article_requests(
+        self,
+        links: Iterable[str],
+        *,
+        revisit: bool = False,
+        feed_dates: dict[str, datetime] | None = None,
+    ) -> list[Request]:
+        """Requests for article links: canonical URL, conditional headers when known."""
+        wanted: list[str] = []
+        for link in links:
+            if not self._allowed(link):
+                continue
+            clean = urls.canonicalize(link)
+            if clean in self._seen_articles:
+                continue
+            self._seen_articles.add(clean)
+            wanted.append(clean)
+        if not wanted:
+            return []
+        info = await asyncio.wrap_future(self.services.lookup(wanted))
+        out = []
+        for url in wanted:
+            known = info.get(url) or UrlInfo(url)
+            headers = {}
+            if known.known_article and known.etag:
+                headers["If-None-Match"] = known.etag
+            if known.known_article and known.last_modified:
+                headers["If-Modified-Since"] = known.last_modified
+            meta: dict[str, Any] = {
+                KIND_META: PageKind.ARTICLE.value,
+                "na_new": not known.known_article,
+                "na_revisit": revisit,
+            }
+            if feed_dates and url in feed_dates:
+                meta[FEED_DATE_META] = feed_dates[url]
+            out.append(
+                Request(
+                    url,
+                    callback=self.parse_article,
+                    errback=self.on_error,
+                    headers=headers,
+                    meta=meta,
+                    dont_filter=revisit,
+                )
+            )
+        return out
+
+    def parse_article(self, response: Response) -> Iterable[ArticlePage]:
+        """Hand the captured page to the pipeline for extraction and recording."""
+        self.stats_.add("pages")
+        if response.status >= 400:
+            self.stats_.error(f"http_{response.status}")
+        capture = response.meta.get(CAPTURE_META)
+        if capture is None:
+            return
+        redirects = response.meta.get("redirect_urls") or []
+        ctype = response.headers.get("Content-Type")
+        yield ArticlePage(
+            url=redirects[0] if redirects else response.url,
+            final_url=response.url,
+            status=response.status,
+            body=response.body,
+            content_type=ctype.decode("latin-1") if ctype else None,
+            fetched_at=datetime.now(UTC),
+            site=self.site_key,
+            capture=capture,
+            feed_date=response.meta.get(FEED_DATE_META),
+        )
+
+    async def parse_feed(self, response: Response) -> AsyncIterator[Request]:
+        """RSS/Atom feeds and (news) sitemaps: their links join the article frontier."""
+        self.stats_.add("pages")
+        if response.status >= 400:
+            self.stats_.error(f"http_{response.status}")
+            return
+        parsed = parse_feed_or_sitemap(response.body, response.url)
+        for sub in parsed.sitemaps:
+            if self._allowed(sub):
+                yield Request(
+                    sub,
+                    callback=self.parse_feed,
+                    errback=self.on_error,
+                    meta={KIND_META: PageKind.SITEMAP.value},
+                )
+        dates = {urls.canonicalize(u): d for u, d in parsed.dates.items()}
+        for req in await self._article_requests(parsed.links, feed_dates=dates):
+            yield req
+
+    def on_error(self, failure: Failure) -> None:
+        """Record a fetch that produced no response (timeout, DNS, refused, too big...)."""
+        request = getattr(failure, "request", None)
+        kind = failure.type.__name__ if failure.type else "error"
+        self.stats_.error(_error_kind(kind))
+        if request is not None:
+            self.services.writer.note_error(
+                request.url,
+                self.site_key,
+                request.meta.get(KIND_META, "other"),
+                datetime.now(UTC),
+            )
+        self.logger.info("fetch failed: %s: %s", kind, failure.getErrorMessage())
+
+    def _allowed(self, url: str) -> bool:
+        try:
+            hostport = urls.host_of(url)
+        except ValueError:
+            return False
+        host = hostport.split(":")[0]
+        for entry in self._allowed_entries:
+            if ":" in entry:
+                if hostport == entry:
+                    return True
+            elif host == entry or host.endswith("." + entry):
+                return True
+        return False
+
+
+def _error_kind(name: str) -> str:
+    return {
+        "TimeoutError": "timeout",
+        "TCPTimedOutError": "timeout",
+        "DNSLookupError": "dns",
+        "ConnectionRefusedError": "connection_refused",
+        "ConnectionLost": "connection_lost",
+        "ResponseNeverReceived": "connection_lost",
+        "ResponseFailed": "connection_lost",
+        "IgnoreRequest": "ignored",
+        "IgnoreRequest_robots": "robots",
+    }.get(name, name)

@@ -1,0 +1,246 @@
+"""The archive writer: one thread that owns the WARC store and the database session.
+
+The crawl's event loop never writes a file or the database itself: it hands jobs to this
+thread and awaits their futures. Jobs are taken in batches and committed in one
+transaction (each job in its own SAVEPOINT, so one bad job does not undo the others).
+The WARC record of a capture is flushed before the transaction that points at it commits.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage import archive as archive_mod
+from storage import state
+from storage.db import Archive
+from storage.models import Capture as CaptureRow
+from storage.records import Capture, Extracted, Outcome, PageKind, RecordKind
+from storage.warc import PreviousCapture, WarcStore
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One HTTP exchange as the crawler saw it, ready to be archived."""
+
+    url: str  # the URL first requested (before redirects)
+    final_url: str
+    status: int
+    request_headers: list[tuple[str, str]]
+    response_headers: list[tuple[str, str]]
+    body: bytes
+    fetched_at: datetime
+    page_kind: PageKind
+    site: str | None
+    crawl_run_id: int | None
+    method: str = "GET"
+    protocol: str = "HTTP/1.1"
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureRef:
+    """A capture that is in WARC and in the captures table."""
+
+    id: int
+    capture: Capture
+
+    @property
+    def is_revisit(self) -> bool:
+        """True when the payload was unchanged (304 or identical digest)."""
+        return self.capture.record_kind == RecordKind.REVISIT
+
+
+@dataclass
+class _Job:
+    fn: Callable[[Session], Any]
+    future: Future[Any] = field(default_factory=Future)
+
+
+class ArchiveWriter:
+    """Serialises WARC appends and database writes on one background thread."""
+
+    def __init__(
+        self,
+        archive: Archive,
+        warc: WarcStore,
+        *,
+        batch_size: int = 64,
+        batch_wait: float = 0.05,
+        revisit_ladder: Mapping[str, Sequence[timedelta]] | None = None,
+    ) -> None:
+        self.archive = archive
+        self.warc = warc
+        self.batch_size = batch_size
+        self.batch_wait = batch_wait
+        self.revisit_ladder = revisit_ladder or {}
+        self._queue: queue.Queue[_Job | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="archive-writer", daemon=True)
+        self._closed = False
+        self._thread.start()
+
+    # -- API used from the crawl's event loop ----------------------------------------------
+
+    def submit(self, fn: Callable[[Session], T]) -> Future[T]:
+        """Run fn(session) on the writer thread inside the next batch's transaction."""
+        if self._closed:
+            raise RuntimeError("archive writer is closed")
+        job = _Job(fn)
+        self._queue.put(job)
+        return job.future
+
+    def capture(self, ex: Exchange) -> Future[CaptureRef]:
+        """Write the exchange to WARC (revisit if unchanged) and insert its captures row."""
+        return self.submit(lambda s: self._capture(s, ex))
+
+    def record(
+        self, ref: CaptureRef, extracted: Extracted | None
+    ) -> Future[archive_mod.RecordResult]:
+        """Record the extraction of a capture (or a seen-again for an unchanged page)."""
+        return self.submit(lambda s: self._record(s, ref, extracted))
+
+    def note_error(self, url: str, site: str | None, page_kind: str, when: datetime) -> None:
+        """Count a failed fetch against the URL (back-off), fire and forget."""
+        self.submit(
+            lambda s: state.note_fetch(
+                s, url, site=site, page_kind=page_kind, status=None, fetched_at=when, error=True
+            )
+        )
+
+    def close(self, timeout: float | None = None) -> None:
+        """Finish every queued job, then stop the thread and close the WARC file."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(None)
+        self._thread.join(timeout)
+        self.warc.close()
+
+    # -- writer thread ----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        stop = False
+        while not stop:
+            first = self._queue.get()
+            if first is None:
+                break
+            batch = [first]
+            while len(batch) < self.batch_size:
+                try:
+                    nxt = self._queue.get(timeout=self.batch_wait)
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stop = True
+                    break
+                batch.append(nxt)
+            self._run_batch(batch)
+
+    def _run_batch(self, batch: list[_Job]) -> None:
+        results: list[tuple[_Job, Any, BaseException | None]] = []
+        try:
+            with self.archive.session() as session:
+                for job in batch:
+                    try:
+                        with session.begin_nested():
+                            results.append((job, job.fn(session), None))
+                    except Exception as exc:
+                        log.exception("archive job failed")
+                        results.append((job, None, exc))
+        except Exception as exc:  # the commit itself failed: every job in it failed
+            log.exception("archive batch commit failed")
+            for job in batch:
+                if not job.future.done():
+                    job.future.set_exception(exc)
+            return
+        for job, value, error in results:
+            if error is not None:
+                job.future.set_exception(error)
+            else:
+                job.future.set_result(value)
+
+    def _previous(self, session: Session, url: str) -> PreviousCapture | None:
+        row = session.execute(
+            select(CaptureRow.payload_digest, CaptureRow.url, CaptureRow.fetched_at)
+            .where(
+                CaptureRow.url == url,
+                CaptureRow.record_kind == RecordKind.RESPONSE.value,
+                CaptureRow.payload_digest.is_not(None),
+            )
+            .order_by(CaptureRow.fetched_at.desc())
+            .limit(1)
+        ).first()
+        if row is None or row[0] is None:
+            return None
+        return PreviousCapture(payload_digest=row[0], url=row[1], fetched_at=row[2])
+
+    def _capture(self, session: Session, ex: Exchange) -> CaptureRef:
+        previous = self._previous(session, ex.final_url)
+        written = self.warc.write_exchange(
+            url=ex.final_url,
+            method=ex.method,
+            request_headers=ex.request_headers,
+            status=ex.status,
+            response_headers=ex.response_headers,
+            body=ex.body,
+            fetched_at=ex.fetched_at,
+            protocol=ex.protocol,
+            previous=previous,
+        )
+        headers = {k.lower(): v for k, v in ex.response_headers}
+        capture = Capture(
+            url=ex.url,
+            final_url=ex.final_url if ex.final_url != ex.url else None,
+            status=ex.status,
+            fetched_at=ex.fetched_at,
+            warc_file=written.warc_file,
+            warc_offset=written.offset,
+            warc_length=written.length,
+            content_type=headers.get("content-type"),
+            payload_digest=written.payload_digest,
+            record_kind=written.record_kind,
+            page_kind=ex.page_kind,
+            site=ex.site,
+            crawl_run_id=ex.crawl_run_id,
+        )
+        capture_id = archive_mod.add_capture(session, capture)
+        state.note_fetch(
+            session,
+            ex.url,
+            site=ex.site,
+            page_kind=ex.page_kind.value,
+            status=ex.status,
+            fetched_at=ex.fetched_at,
+            etag=headers.get("etag"),
+            last_modified=headers.get("last-modified"),
+            payload_digest=written.payload_digest if ex.status != 304 else None,
+            error=ex.status >= 500 or ex.status == 429,
+        )
+        return CaptureRef(capture_id, capture)
+
+    def _record(
+        self, session: Session, ref: CaptureRef, extracted: Extracted | None
+    ) -> archive_mod.RecordResult:
+        result = archive_mod.record(session, ref.capture, extracted, capture_id=ref.id)
+        ladder = self.revisit_ladder.get(ref.capture.site or "")
+        if ladder and result.article_id is not None and result.outcome != Outcome.SKIPPED:
+            state.schedule_revisit(
+                session,
+                ref.capture.url,
+                article_id=result.article_id,
+                ladder=ladder,
+                checked_at=ref.capture.fetched_at,
+                first=result.outcome == Outcome.NEW,
+            )
+        return result

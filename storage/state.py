@@ -1,0 +1,160 @@
+"""url_state: conditional-GET validators, the revisit ladder and per-URL back-off."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage import urls
+from storage.db import insert_for
+from storage.models import Article, ArticleUrl, UrlState
+
+
+@dataclass(frozen=True, slots=True)
+class UrlInfo:
+    """What the archive knows about a URL before fetching it."""
+
+    url: str
+    known_article: bool = False
+    etag: str | None = None
+    last_modified: str | None = None
+    payload_digest: str | None = None
+    consecutive_errors: int = 0
+
+
+def lookup(session: Session, wanted: Sequence[str]) -> dict[str, UrlInfo]:
+    """For each URL: is it an archived article (under any variant), and its validators."""
+    if not wanted:
+        return {}
+    canon = {u: urls.canonicalize(u) for u in wanted}
+    keys = sorted(set(wanted) | set(canon.values()))
+    known: set[str] = set()
+    for chunk in _chunks(keys, 500):
+        known.update(
+            s
+            for s in session.scalars(
+                select(Article.canonical_url).where(Article.canonical_url.in_(chunk))
+            )
+        )
+        known.update(session.scalars(select(ArticleUrl.url).where(ArticleUrl.url.in_(chunk))))
+    states: dict[str, UrlState] = {}
+    for chunk in _chunks(keys, 500):
+        for row in session.scalars(select(UrlState).where(UrlState.url.in_(chunk))):
+            states[row.url] = row
+    out: dict[str, UrlInfo] = {}
+    for u in wanted:
+        st = states.get(u) or states.get(canon[u])
+        out[u] = UrlInfo(
+            url=u,
+            known_article=u in known or canon[u] in known,
+            etag=st.etag if st else None,
+            last_modified=st.last_modified if st else None,
+            payload_digest=st.last_payload_digest if st else None,
+            consecutive_errors=st.consecutive_errors if st else 0,
+        )
+    return out
+
+
+def note_fetch(
+    session: Session,
+    url: str,
+    *,
+    site: str | None,
+    page_kind: str,
+    status: int | None,
+    fetched_at: datetime,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    payload_digest: str | None = None,
+    error: bool = False,
+    backoff_base: timedelta = timedelta(minutes=10),
+) -> None:
+    """Record a fetch's outcome: validators on success, a growing back-off on failure."""
+    row = session.get(UrlState, url)
+    if row is None:
+        session.execute(
+            insert_for(session, UrlState)
+            .values(
+                url=url,
+                site=site,
+                page_kind=page_kind,
+                consecutive_errors=0,
+                revisit_step=0,
+                unchanged_checks=0,
+            )
+            .on_conflict_do_nothing(index_elements=["url"])
+        )
+        row = session.get(UrlState, url)
+        assert row is not None
+    row.last_status = status
+    row.last_checked_at = fetched_at
+    row.page_kind = row.page_kind or page_kind
+    if error:
+        row.consecutive_errors += 1
+        # Exponential back-off per URL; the revisit job skips it until then.
+        row.next_check_at = fetched_at + backoff_base * (2 ** min(row.consecutive_errors, 10))
+        return
+    row.consecutive_errors = 0
+    if status == 304:
+        row.unchanged_checks += 1
+        return
+    if etag is not None or last_modified is not None:
+        row.etag, row.last_modified = etag, last_modified
+    if payload_digest is not None:
+        if payload_digest == row.last_payload_digest:
+            row.unchanged_checks += 1
+        row.last_payload_digest = payload_digest
+
+
+def schedule_revisit(
+    session: Session,
+    url: str,
+    *,
+    article_id: int,
+    ladder: Sequence[timedelta],
+    checked_at: datetime,
+    first: bool,
+) -> None:
+    """Move a URL along its revisit ladder: first sighting -> step 0; each revisit -> next."""
+    row = session.get(UrlState, url)
+    if row is None:
+        return
+    row.article_id = article_id
+    step = 0 if first else row.revisit_step + 1
+    row.revisit_step = step
+    row.next_check_at = checked_at + ladder[step] if step < len(ladder) else None
+
+
+def due_revisits(session: Session, site: str, now: datetime, limit: int = 1000) -> list[str]:
+    """Article URLs of `site` whose next revisit is due."""
+    return list(
+        session.scalars(
+            select(UrlState.url)
+            .where(
+                UrlState.site == site,
+                UrlState.article_id.is_not(None),
+                UrlState.next_check_at.is_not(None),
+                UrlState.next_check_at <= now,
+            )
+            .order_by(UrlState.next_check_at)
+            .limit(limit)
+        )
+    )
+
+
+def known_articles(session: Session, candidates: Iterable[str]) -> set[str]:
+    """The subset of candidate URLs already archived as articles (any variant)."""
+    info = lookup(session, list(candidates))
+    return {u for u, i in info.items() if i.known_article}
+
+
+def _chunks(items: Sequence[str], n: int) -> Iterable[Sequence[str]]:
+    for i in range(0, len(items), n):
+        yield items[i : i + n]
+
+
+__all__ = ["UrlInfo", "due_revisits", "known_articles", "lookup", "note_fetch", "schedule_revisit"]

@@ -17,6 +17,7 @@ from crawler.cli import AppContext, pass_app
 @click.option("--max-pages", type=click.IntRange(1, 10_000), help="Pagination depth per category.")
 @click.option("--full", is_flag=True, help="Do not stop paginating at pages with nothing new.")
 @click.option("--no-revisits", is_flag=True, help="Skip the revisits that are due.")
+@click.option("--only-revisits", is_flag=True, help="Fetch only the revisits that are due.")
 @click.option(
     "--trigger", type=click.Choice(["manual", "schedule", "revisit"]), default="manual", hidden=True
 )
@@ -30,6 +31,7 @@ def crawl(
     max_pages: int | None,
     full: bool,
     no_revisits: bool,
+    only_revisits: bool,
     trigger: str,
     schedule_id: str | None,
     fire_time: datetime | None,
@@ -54,6 +56,7 @@ def crawl(
             max_pages=max_pages,
             incremental=not full,
             revisits=not no_revisits,
+            categories=not only_revisits,
             trigger=trigger,
             schedule_id=schedule_id,
             fire_time=fire_time,

@@ -84,6 +84,7 @@ def run_crawl(
     max_pages: int | None = None,
     incremental: bool = True,
     revisits: bool = True,
+    categories: bool = True,
     trigger: str = "manual",
     schedule_id: str | None = None,
     fire_time: datetime | None = None,
@@ -140,6 +141,7 @@ def run_crawl(
             max_pages=max_pages,
             incremental=incremental,
             revisits=revisits,
+            categories=categories,
         )
     stop_progress = threading.Event()
     ticker = None

@@ -44,6 +44,7 @@ class NewsSpider(Spider):
         max_pages: int | None = None,
         incremental: bool = True,
         revisits: bool = True,
+        categories: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(name=f"news:{site.key}", **kwargs)
@@ -53,6 +54,7 @@ class NewsSpider(Spider):
         self.max_pages = max_pages or site.max_pages
         self.incremental = incremental
         self.revisits = revisits
+        self.categories = categories
         # Scrapy's offsite filter knows hosts only; our own check also honours host:port.
         self.allowed_domains = sorted({d.split(":")[0] for d in site.allowed_domains})
         self._allowed_entries = list(site.allowed_domains)
@@ -61,9 +63,9 @@ class NewsSpider(Spider):
 
     async def start(self) -> AsyncIterator[Request]:
         """Category pages first, then feeds, sitemaps and due revisits."""
-        for url in self.site.start_urls:
+        for url in self.site.start_urls if self.categories else ():
             yield self._category_request(url, 1)
-        for url in self.site.feeds:
+        for url in self.site.feeds if self.categories else ():
             yield Request(
                 url,
                 callback=self.parse_feed,
@@ -71,7 +73,7 @@ class NewsSpider(Spider):
                 meta={KIND_META: PageKind.FEED.value},
                 dont_filter=True,
             )
-        for url in self.site.sitemaps:
+        for url in self.site.sitemaps if self.categories else ():
             yield Request(
                 url,
                 callback=self.parse_feed,

@@ -283,9 +283,10 @@ class DemoSite:
 
     def _wire_copy(self, orig: Article, rng: random.Random) -> tuple[str, list[str], list[str]]:
         """Agency copy: same story, a reworded first sentence and a 'Reporting by' trailer."""
-        _, _, rest = orig.paragraphs[0].partition(". ")
-        intro = f"{text.sentence(rng)} {rest}" if rest else text.sentence(rng)
-        trailer = f"Reporting by {' and '.join(orig.authors)}; Editing by {text.person(rng)}"
+        # A wire dateline in front of the first paragraph: close enough to cluster by simhash.
+        dateline = rng.choice(text.PLACES).removeprefix("the ").upper()
+        intro = f"{dateline} (Wire) - {orig.paragraphs[0]}"
+        trailer = f"Reporting by {' and '.join(orig.authors)}"
         return orig.title, [intro, *orig.paragraphs[1:], trailer], ["Wire Staff"]
 
     def articles(self) -> list[Article]:

@@ -19,6 +19,13 @@ from w3lib.encoding import (
 _STRAY_BYTES_SHARE = 0.05
 
 
+_WEB_ENCODINGS = (
+    "cp1252", "cp1250", "cp1251", "cp1253", "cp1254", "cp1255", "cp1256", "cp1257",
+    "iso8859_2", "iso8859_5", "iso8859_7", "iso8859_15", "koi8_r", "koi8_u", "shift_jis",
+    "euc_jp", "iso2022_jp", "gb18030", "big5", "euc_kr", "tis_620", "utf_16",
+)  # fmt: skip
+
+
 def _strict(data: bytes, encoding: str) -> str | None:
     try:
         return data.decode(encoding)
@@ -38,7 +45,9 @@ def _mostly_utf8(data: bytes) -> str | None:
 def _detected(data: bytes) -> str | None:
     # The beginning and the end are enough for charset_normalizer and keep it fast on big pages.
     sample = data if len(data) < 20_000 else data[:10_000] + data[-10_000:]
-    best = from_bytes(sample).best()
+    # Only encodings web pages actually use: unrestricted detection picks DOS code pages
+    # (cp850, cp437) for Latin-1 text.
+    best = from_bytes(sample, cp_isolation=list(_WEB_ENCODINGS)).best()
     return resolve_encoding(best.encoding) if best is not None else None
 
 
@@ -72,6 +81,10 @@ def decode_html(body: bytes | str, content_type: str | None = None) -> tuple[str
         return text, "utf-8+replace"
     detected = _detected(body)
     if detected and (text := _strict(body, detected)) is not None:
+        # Detection cannot tell apart Latin code pages that decode this page identically;
+        # name the one the web means by default (WHATWG: undeclared single-byte is cp1252).
+        if detected != "cp1252" and _strict(body, "cp1252") == text:
+            detected = "cp1252"
         return text, detected
     fallback = declared[0] if declared else (detected or "utf-8")
     try:

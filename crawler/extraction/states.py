@@ -54,13 +54,17 @@ _MIN_ARTICLE_WORDS = 50
 _SHORT_NON_ARTICLE_WORDS = 250  # og:type/JSON-LD say "not an article" and the text agrees
 _LISTING_MAX_WORDS = 600
 _LISTING_LINK_SHARE = 0.45
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _BODY_TEXT = XPath("//body//text()[not(ancestor::script) and not(ancestor::style)]")
 _LINK_TEXT = XPath("//body//a//text()[not(ancestor::script) and not(ancestor::style)]")
 
 
 def words(text: str | None) -> int:
-    """Whitespace-separated word count."""
-    return len(text.split()) if text else 0
+    """Word count; Chinese and Japanese, written without spaces, count two characters a word."""
+    if not text:
+        return 0
+    cjk = len(_CJK.findall(text))
+    return len(text.split()) + cjk // 2 if cjk else len(text.split())
 
 
 def blocked_reason(

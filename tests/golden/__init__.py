@@ -1,0 +1,1 @@
+"""Golden files for crawler.extraction: stored pages, their inputs and the expected output."""

@@ -1,0 +1,133 @@
+"""crawler.extraction.extract as the crawl and re-extraction call it: pure, picklable, robust."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
+
+import pytest
+import trafilatura
+
+from crawler.extraction import EXTRACTOR_ID, ExtractionHints, extract
+from storage.records import PageState
+from tests.golden.regenerate import GOLDEN
+
+NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
+ARTICLE = (GOLDEN / "title_site_suffix.html").read_bytes()
+URL = "https://harbourtimes.example/news/storm-closes-pier"
+
+
+def test_extractor_id_names_trafilatura_version_and_rules_version() -> None:
+    assert EXTRACTOR_ID.startswith(f"trafilatura-{trafilatura.__version__}/na-")
+    assert extract(ARTICLE, URL, NOW).extractor_id == EXTRACTOR_ID
+
+
+def test_extract_runs_in_a_process_pool_with_picklable_inputs_and_results() -> None:
+    hints = ExtractionHints(published=datetime(2024, 5, 1, tzinfo=UTC))
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(extract, ARTICLE, URL, NOW, hints=hints)
+        result = future.result(timeout=60)
+    assert result == extract(ARTICLE, URL, NOW, hints=hints)
+    assert pickle.loads(pickle.dumps(result)) == result
+    assert result.title == "Storm closes northern pier"
+
+
+def test_same_stored_bytes_give_the_same_extraction() -> None:
+    first = extract(ARTICLE, URL, NOW)
+    assert extract(ARTICLE, URL, NOW) == first
+    from_text = extract(ARTICLE.decode(), URL, NOW)
+    assert (from_text.title, from_text.text, from_text.extra["encoding"]) == (
+        first.title,
+        first.text,
+        "str",
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "state"),
+    [
+        (404, PageState.NOT_ARTICLE),
+        (410, PageState.NOT_ARTICLE),
+        (500, PageState.ERROR),
+        (429, PageState.BLOCKED),
+        (403, PageState.BLOCKED),
+    ],
+)
+def test_error_status_gives_a_state_and_no_text(status: int, state: PageState) -> None:
+    result = extract(ARTICLE, URL, NOW, status=status)
+    assert (result.state, result.error, result.text) == (state, f"HTTP {status}", None)
+
+
+def test_non_html_content_type_is_an_error() -> None:
+    result = extract(
+        b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", URL, NOW, content_type="application/pdf"
+    )
+    assert result.state == PageState.ERROR
+    assert result.error is not None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<html><body><p>unclosed <div><span>",
+        "<<<>>><html<<",
+        b"\x00" * 200,
+        b"<html>" + b"<div>" * 5000 + b"deep" + b"</div>" * 10 + b"</html>",
+        b"\xff\xfe<\x00h\x00t\x00m\x00l\x00>\x00",
+        b'<html><head><script type="application/ld+json">{"@type": "NewsArticle", "author": '
+        b'[{"@id": "#x"}, 3, null], "datePublished": "2024-99-99", "hasPart": {"isAccessibleFor'
+        b'Free": false, "cssSelector": "::nonsense((("}}</script></head>'
+        b"<body><p>Hi</p></body></html>",
+        "   \n\t  ",
+    ],
+)
+def test_malformed_input_never_raises(body: bytes | str) -> None:
+    result = extract(body, URL, NOW)
+    assert result.extractor_id == EXTRACTOR_ID
+    assert result.state != PageState.ARTICLE or result.text
+
+
+def test_naive_fetched_at_is_taken_as_utc() -> None:
+    page = ARTICLE.replace(
+        b"</head>",
+        b'<meta property="article:published_time" content="2024-06-02T10:00:00Z"></head>',
+    )
+    # 2024-06-02T10:00Z is within a day of the naive fetch time, so it is kept.
+    result = extract(page, URL, datetime(2024, 6, 1, 12, 0))
+    assert result.published is not None and result.published.source == "meta"
+
+
+def test_lead_image_and_canonical_url_are_made_absolute() -> None:
+    page = ARTICLE.replace(
+        b"</head>",
+        b'<link rel="canonical" href="/news/storm-closes-pier?x=1">'
+        b'<meta property="og:image" content="//cdn.harbourtimes.example/pier.jpg"></head>',
+    )
+    result = extract(page, URL, NOW)
+    assert result.canonical_url == "https://harbourtimes.example/news/storm-closes-pier?x=1"
+    assert result.image == "https://cdn.harbourtimes.example/pier.jpg"
+
+
+def test_categories_and_tags_from_meta_and_json_ld() -> None:
+    ld = {
+        "@context": "https://schema.org",
+        "@graph": [
+            {"@type": "NewsArticle", "headline": "Storm", "articleSection": ["Coast"],
+             "keywords": "storms, harbour"},
+            {"@type": "BreadcrumbList", "itemListElement": [
+                {"@type": "ListItem", "position": 1, "name": "Home"},
+                {"@type": "ListItem", "position": 2, "name": "Weather"},
+                {"@type": "ListItem", "position": 3, "name": "Storm closes northern pier"}]},
+        ],
+    }  # fmt: skip
+    page = ARTICLE.replace(
+        b"</head>",
+        b'<meta property="article:section" content="News">'
+        b'<meta property="article:tag" content="Piers">'
+        + f'<script type="application/ld+json">{json.dumps(ld)}</script></head>'.encode(),
+    )
+    result = extract(page, URL, NOW)
+    assert result.categories == ("News", "Coast", "Weather")
+    assert result.tags == ("Piers", "storms", "harbour")

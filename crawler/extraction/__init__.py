@@ -13,7 +13,6 @@ from typing import Any
 
 import trafilatura
 from lxml.html import HtmlElement
-from trafilatura.metadata import extract_author
 from trafilatura.utils import load_html
 
 from crawler.extraction.authors import pick_authors
@@ -176,7 +175,7 @@ def _assemble(
         state=state,
         title=pick_title(tree, data, url, sites),
         text=text,
-        authors=tuple(pick_authors(data, sites, host_key(url), lambda: extract_author(tree))),
+        authors=tuple(pick_authors(tree, data, sites, host_key(url))),
         published=published,
         modified=modified,
         language=language(tree, data),

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
+
+from lxml.etree import XPath
+from lxml.html import HtmlElement
 
 from crawler.extraction.structured import PageData, ld_texts, type_names
 from crawler.extraction.titles import clean, key
@@ -124,12 +127,43 @@ def _dedupe(names: Iterable[str], outlets: set[str]) -> list[str]:
     return list(seen.values())
 
 
-def pick_authors(
-    data: PageData, sites: list[str], host: str, byline: Callable[[], str | None]
-) -> list[str]:
-    """Authors from the first source that names persons; the outlet only when none does.
+_BYLINE = XPath(
+    "//body//*[@rel='author' or @itemprop='author' or contains(@class, 'byline')"
+    " or contains(@class, 'author') or contains(@id, 'byline')]"
+    "[not(ancestor-or-self::*[contains(@class, 'comment') or self::aside or self::footer])]"
+)
+_MAX_BYLINE_CHARS = 160
+_MAX_BYLINE_ELEMENTS = 12
+_MAX_BYLINE_NAMES = 6
 
-    `byline` is called only when JSON-LD and meta tags name nobody (it is the costly part).
+
+def byline_names(tree: HtmlElement) -> list[str]:
+    """Names in the first byline-like element and its siblings of the same kind.
+
+    Later matches elsewhere on the page are author boxes of related stories.
+    """
+    names: list[str] = []
+    parent = None
+    matches = _BYLINE(tree)[:_MAX_BYLINE_ELEMENTS]
+    # The innermost matches hold just the names; their containers add dates and outlets.
+    # lxml hands out the same proxy for a node while one is alive, so set membership is safe.
+    alive = set(matches)
+    containers = {a for m in matches for a in m.iterancestors() if a in alive}
+    for element in matches:
+        if element in containers or (parent is not None and element.getparent() is not parent):
+            continue
+        # itertext keeps "Jeff Foust" and a following "Monday" apart; text_content glues them.
+        text = " ".join(" ".join(element.itertext()).split())
+        if text and len(text) <= _MAX_BYLINE_CHARS and (found := person_names(text)):
+            names.extend(found)
+            parent = element.getparent() if parent is None else parent
+    return names[:_MAX_BYLINE_NAMES]
+
+
+def pick_authors(tree: HtmlElement, data: PageData, sites: list[str], host: str) -> list[str]:
+    """Authors from the first source that names persons: JSON-LD, meta tags, the byline.
+
+    The outlet itself (a JSON-LD Organization author) is kept only when nobody is named.
     """
     outlets = {key(s) for s in sites} | {host}
     persons, orgs = _ld_authors(data)
@@ -138,8 +172,8 @@ def pick_authors(
             persons = [n for value in data.all(meta_key) for n in person_names(value)]
             if persons:
                 break
-    if not persons and (text := byline()):
-        persons = person_names(text)
+    if not persons:
+        persons = byline_names(tree)
     found = _dedupe(persons, outlets)
     if found:
         return found

@@ -10,6 +10,7 @@ parameters (the archive canonicalizes them) but lose their fragments.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -129,6 +130,7 @@ def format_discovery(d: Discovery, fmt: str = "text") -> str:
     return "\n".join(lines)
 
 
+@functools.lru_cache(maxsize=65536)
 def is_article_url(url: str) -> bool:
     """Whether a URL is shaped like an article's: date, long slug, numeric id or .html page."""
     parts = urlsplit(url)
@@ -214,19 +216,30 @@ class _Page:
     def _links(self) -> list[tuple[lxml.html.HtmlElement, str]]:
         """(element, absolute URL without fragment) for every followable same-site <a>."""
         out = []
+        resolved: dict[str, str | None] = {}  # list pages repeat each permalink several times
         for el in self.root.iter("a"):
-            href = re.sub(r"[\t\n\r]", "", el.get("href") or "").strip()
-            if not href or href.startswith("#"):
-                continue
-            try:
-                absolute = urldefrag(urljoin(self.base, href))[0]
-                parts = urlsplit(absolute)
-                parts.port  # noqa: B018 - raises ValueError on a bad port
-            except ValueError:
-                continue
-            if parts.scheme in ("http", "https") and self._same_site(parts.hostname, parts.port):
+            href = el.get("href") or ""
+            if href not in resolved:
+                resolved[href] = self._resolve(href)
+            absolute = resolved[href]
+            if absolute is not None:
                 out.append((el, absolute))
         return out
+
+    def _resolve(self, href: str) -> str | None:
+        """Absolute same-site http(s) URL without fragment, or None."""
+        href = re.sub(r"[\t\n\r]", "", href).strip()
+        if not href or href.startswith("#"):
+            return None
+        try:
+            absolute = urldefrag(urljoin(self.base, href))[0]
+            parts = urlsplit(absolute)
+            parts.port  # noqa: B018 - raises ValueError on a bad port
+        except ValueError:
+            return None
+        if parts.scheme in ("http", "https") and self._same_site(parts.hostname, parts.port):
+            return absolute
+        return None
 
     def _same_site(self, host: str | None, port: int | None) -> bool:
         host = (host or "").lower()

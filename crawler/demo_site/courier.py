@@ -108,6 +108,13 @@ def _open(site: DemoSite, head: str, body_class: str) -> str:
 
 
 def _rail(site: DemoSite) -> str:
+    cached = site.fragments.get("courier-rail")
+    if cached is None:
+        cached = site.fragments["courier-rail"] = _render_rail(site)
+    return cached
+
+
+def _render_rail(site: DemoSite) -> str:
     most = "".join(
         f'<li class="most-read__item"><a href="{a.path}">{esc(a.title)}</a></li>'
         for a in site.popular()
@@ -204,7 +211,7 @@ def _section(site: DemoSite, listing: Listing) -> Page:
 def _home(site: DemoSite) -> Page:
     blocks = []
     for cat in site.categories:
-        arts = [a for a in site.articles() if a.category == cat][:4]
+        arts = site.in_category(cat)[:4]
         cards = "".join(_card(a, a.path, i == 0) for i, a in enumerate(arts))
         blocks.append(
             f'<section class="home-block"><h2><a href="/section/{cat}/">{esc(cat.title())}'
@@ -233,7 +240,7 @@ def _article(site: DemoSite, article: Article) -> Page:
     )
     paras = [f"<p>{esc(p)}</p>" for p in article.paragraphs]
     paras.insert(min(2, len(paras)), ad_block(site, "inline", article.id))
-    same = [a for a in site.articles() if a.category == article.category and a.id != article.id]
+    same = [a for a in site.in_category(article.category) if a.id != article.id]
     related = "".join(
         f'<li><a href="{a.path}?ref=related">{esc(a.title)}</a></li>' for a in same[:3]
     )

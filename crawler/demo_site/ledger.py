@@ -75,7 +75,7 @@ class LedgerLayout:
         if m := _CATEGORY_FEED.match(path):
             if m.group(1) not in site.categories:
                 return None
-            arts = [a for a in site.articles() if a.category == m.group(1)][:10]
+            arts = site.in_category(m.group(1))[:10]
             return rss(site, arts, f"{site.name} - {m.group(1)}", site.category_url(m.group(1)))
         if m := _ARTICLE.match(path):
             article = site.article_by_path(path.removesuffix("amp/"))
@@ -129,6 +129,13 @@ def _masthead(site: DemoSite) -> str:
 
 
 def _sidebar(site: DemoSite) -> str:
+    cached = site.fragments.get("ledger-sidebar")
+    if cached is None:
+        cached = site.fragments["ledger-sidebar"] = _render_sidebar(site)
+    return cached
+
+
+def _render_sidebar(site: DemoSite) -> str:
     b = site.base_url
     popular = "".join(f'<li><a href="{esc(a.url)}">{esc(a.title)}</a></li>' for a in site.popular())
     months = sorted({a.published.strftime("%Y/%m") for a in site.articles()}, reverse=True)
@@ -274,7 +281,7 @@ def _article(site: DemoSite, article: Article) -> Page:
     paras = [f"<p>{esc(p)}</p>" for p in article.paragraphs]
     paras.insert(min(3, len(paras)), ad_block(site, "inarticle", article.id))
     tags = ", ".join(f'<a href="{b}/tag/{t}/" rel="tag">{t}</a>' for t in article.tags)
-    same = [a for a in site.articles() if a.category == article.category and a.id != article.id]
+    same = [a for a in site.in_category(article.category) if a.id != article.id]
     related = "".join(f'<li><a href="{esc(a.url)}">{esc(a.title)}</a></li>' for a in same[:4])
     comments = "".join(
         f'<li id="comment-{article.id}{i}" class="comment"><article class="comment-body">'

@@ -67,6 +67,9 @@ class _SiteHTTPServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as crawlers use it
+    # Headers and body go out in separate writes; with Nagle on, each response would wait
+    # for the client's delayed ACK (~40 ms).
+    disable_nagle_algorithm = True
     server_version = "DemoNews/1.0"
     server: _SiteHTTPServer
 

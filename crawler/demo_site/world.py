@@ -143,7 +143,12 @@ class DemoSite:
         self._pairs: list[tuple[DemoSite, int, DemoSite, int]] = []
         self._protected: set[int] = set()  # syndicated originals: never edited
         self._article_cache: dict[tuple[int, int, str], Article] = {}
+        # Per-round views, rebuilt lazily after advance() or set_base_url().
+        self._current: list[Article] | None = None
+        self._by_path: dict[str, Article] = {}
+        self._by_category: dict[str, list[Article]] = {}
         self.page_cache: dict[tuple[int, str], Page] = {}
+        self.fragments: dict[str, str] = {}  # per-round HTML shared by many pages (sidebars)
         self._build(0)
 
     # -- time -----------------------------------------------------------------------------
@@ -158,6 +163,8 @@ class DemoSite:
             self.round += rounds
             self._build(self.round)
             self.page_cache.clear()
+            self.fragments.clear()
+            self._current = None
             return self.round
 
     def set_base_url(self, base_url: str) -> None:
@@ -166,6 +173,8 @@ class DemoSite:
             self.base_url = base_url.rstrip("/")
             self._article_cache.clear()
             self.page_cache.clear()
+            self.fragments.clear()
+            self._current = None
 
     def syndicate(self, source: DemoSite, source_id: int, round_: int = 1) -> None:
         """Reprint `source`'s article `source_id` as wire copy here from `round_` on."""
@@ -292,13 +301,26 @@ class DemoSite:
     def articles(self) -> list[Article]:
         """Every article that exists now, newest first."""
         with self.lock:
-            entries = sorted(self._visible(), key=lambda e: e.published, reverse=True)
-            return [self._article(e) for e in entries]
+            if self._current is None:
+                entries = sorted(self._visible(), key=lambda e: e.published, reverse=True)
+                self._current = [self._article(e) for e in entries]
+                self._by_path = {a.path: a for a in self._current}
+                self._by_category = {c: [] for c in self.categories}
+                for a in self._current:
+                    self._by_category[a.category].append(a)
+            return list(self._current)
 
     def article_by_path(self, path: str) -> Article | None:
         """The article whose canonical path is `path`, if any."""
         with self.lock:
-            return next((a for a in self.articles() if a.path == path), None)
+            self.articles()
+            return self._by_path.get(path)
+
+    def in_category(self, category: str) -> list[Article]:
+        """Articles of one category now, newest first."""
+        with self.lock:
+            self.articles()
+            return list(self._by_category.get(category, []))
 
     def new_in_round(self, round_: int) -> list[Article]:
         """Articles first published in round `round_` (as they stand now)."""
@@ -344,14 +366,14 @@ class DemoSite:
 
     def page_count(self, category: str) -> int:
         """How many listing pages a category has now."""
-        n = sum(1 for a in self.articles() if a.category == category)
+        n = len(self.in_category(category))
         return max(1, math.ceil(n / self.page_size))
 
     def listing(self, category: str, page: int = 1) -> Listing:
         """Category page `page` as the site shows it now."""
         if category not in self.categories:
             raise KeyError(category)
-        arts = [a for a in self.articles() if a.category == category]
+        arts = self.in_category(category)
         pages = self.page_count(category)
         if not 1 <= page <= pages:
             raise KeyError(f"{category} has no page {page}")

@@ -1,0 +1,212 @@
+"""`newsarchive schedule run | list`: the scheduler daemon and its plan.
+
+The config is read here and handed to schedules/ as plain job specs: schedules/ never
+imports crawler/ (it starts crawls as `python -m crawler` subprocesses).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from crawler.cli import AppContext, pass_app
+from crawler.config import Config, parse_duration, parse_every
+
+ENV_LEASE_SECONDS = "NEWSARCHIVE_LEASE_SECONDS"
+
+
+def job_specs(config: Config, *, revisit_every: float) -> list[Any]:
+    """One crawl job per site with a schedule or cron, plus a revisit job if it has a ladder."""
+    from schedules.jobs import CRAWL, REVISIT, JobSpec
+
+    specs = []
+    for site in config.sites:
+        if site.schedule is None and site.cron is None:
+            continue  # crawled by hand only
+        every = parse_every(site.schedule).total_seconds() if site.schedule else None
+        limit = site.time_limit_seconds
+        specs.append(JobSpec(site.key, CRAWL, limit, every_seconds=every, cron=site.cron))
+        if site.revisit:
+            specs.append(JobSpec(site.key, REVISIT, limit, every_seconds=revisit_every))
+    return specs
+
+
+def _seconds(_ctx: click.Context, param: click.Parameter, value: str | float | None) -> float:
+    """Click callback: "30s", "2m", or a bare number of seconds."""
+    if value is None or isinstance(value, float):
+        return float(value or 0)
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        return parse_duration(value).total_seconds()
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param=param) from None
+
+
+@click.group()
+def schedule() -> None:
+    """Scheduled crawls: run the scheduler daemon, list upcoming fires."""
+
+
+@schedule.command("run")
+@click.option(
+    "--lease-seconds",
+    default="30",
+    envvar=ENV_LEASE_SECONDS,
+    show_default=True,
+    callback=_seconds,
+    help="Leader lease length; a standby takes over this long after the leader dies.",
+)
+@click.option(
+    "--revisit-every",
+    default="10m",
+    show_default=True,
+    callback=_seconds,
+    help="How often each site's due revisits are crawled.",
+)
+@click.option(
+    "--stop-grace",
+    default="30s",
+    show_default=True,
+    callback=_seconds,
+    help="On SIGTERM/SIGINT, how long a running crawl may finish before it is stopped.",
+)
+@click.option(
+    "--kill-grace",
+    default="10s",
+    show_default=True,
+    callback=_seconds,
+    help="Between SIGTERM and SIGKILL when a crawl has to be stopped.",
+)
+@click.option(
+    "--misfire-grace",
+    default="10m",
+    show_default=True,
+    callback=_seconds,
+    help="A fire missed by less than this (daemon down, crawl overran) still runs, once.",
+)
+@pass_app
+def schedule_run(
+    app: AppContext,
+    lease_seconds: float,
+    revisit_every: float,
+    stop_grace: float,
+    kill_grace: float,
+    misfire_grace: float,
+) -> None:
+    """Run the scheduler: crawl each site on its schedule or cron, until SIGTERM/SIGINT.
+
+    Several schedulers may run against one database; the one holding the leader lease
+    fires, the others stand by and take over when it stops renewing. Config changes
+    (sites added, removed, rescheduled) are picked up when the daemon (re)starts.
+    Cron expressions are evaluated in UTC.
+
+    \b
+    Example:
+        newsarchive --config newsarchive.toml schedule run
+    """
+    from schedules.scheduler import SchedulerDaemon
+
+    if lease_seconds <= 0 or revisit_every <= 0:
+        raise click.BadParameter("--lease-seconds and --revisit-every must be positive")
+    _setup_logging()
+    config = app.config
+    specs = job_specs(config, revisit_every=revisit_every)
+    if not specs:
+        logging.getLogger("schedules").warning(
+            "%s: no site has a schedule or cron: nothing will be crawled",
+            config.source or "config",
+        )
+    daemon = SchedulerDaemon(
+        config.archive.database_url,
+        specs,
+        config_path=str(Path(config.source).resolve()) if config.source else None,
+        lease_seconds=lease_seconds,
+        stop_grace=stop_grace,
+        kill_grace=kill_grace,
+        misfire_grace_seconds=misfire_grace,
+    )
+    daemon.run()
+
+
+def _setup_logging() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    # APScheduler's own INFO lines ("Running job ...") repeat ours; keep its warnings.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+
+
+@schedule.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option(
+    "--revisit-every", default="10m", callback=_seconds, help="As given to `schedule run`."
+)
+@pass_app
+def schedule_list(app: AppContext, fmt: str, revisit_every: float) -> None:
+    """Show each scheduled job: its next fire time, the last run's result, the leader.
+
+    \b
+    Example:
+        newsarchive schedule list --format json
+    """
+    from schedules.lease import current_holder
+    from schedules.scheduler import list_schedule
+
+    archive = app.archive()
+    try:
+        entries = list_schedule(archive, job_specs(app.config, revisit_every=revisit_every))
+        lease = current_holder(archive)
+    finally:
+        archive.close()
+    leader = lease.holder if lease and lease.is_live() else None
+    if fmt == "json":
+        data = {
+            "leader": leader,
+            "lease_expires_at": lease.expires_at.isoformat() if leader and lease else None,
+            "jobs": [e.as_dict() for e in entries],
+        }
+        click.echo(json.dumps(data, indent=2))
+        return
+    _print_table(entries, leader)
+
+
+def _print_table(entries: list[Any], leader: str | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("job", "schedule", "next fire (UTC)", "state", "last fire", "last result")
+    for e in entries:
+        last = "-"
+        if e.last_status is not None:
+            stats = e.last_stats or {}
+            new = (stats.get("articles") or {}).get("new", 0)
+            last = f"{e.last_status}: {stats.get('pages', 0)} pages, {new} new"
+            if e.last_error:
+                last += f" ({e.last_error})"
+        table.add_row(e.job_id, e.schedule, _when(e.next_fire), e.state, _when(e.last_fire), last)
+    console = Console(width=160 if not sys.stdout.isatty() else None)
+    console.print(table)
+    console.print(f"leader: {leader or 'none (no scheduler running)'}")
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
+
+
+def register(cli: click.Group) -> None:
+    """Attach the schedule commands to the main group."""
+    cli.add_command(schedule)

@@ -284,6 +284,8 @@ def test_module_entry_point_serves_until_interrupted() -> None:
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 def test_world_size_is_configurable() -> None:

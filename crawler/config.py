@@ -73,6 +73,7 @@ class ArchiveConfig(_Model):
     warc_max_size_mb: Annotated[int, Field(gt=0)] = 1024
     max_response_mb: Annotated[float, Field(gt=0)] = 8.0
     download_timeout: Annotated[float, Field(gt=0)] = 30.0
+    max_retry_after: Annotated[float, Field(ge=0)] = 300.0
     obey_robots: bool = True
     concurrency_per_domain: Annotated[int, Field(ge=1, le=64)] = 2
     download_delay: Annotated[float, Field(ge=0)] = 0.5

@@ -30,6 +30,16 @@ _COUNTER = {
 }
 
 
+_HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "application/xml", "text/xml")
+
+
+def _is_html(content_type: str | None) -> bool:
+    """Pages without a content type are sniffed by the extractor; others must look like HTML."""
+    if not content_type:
+        return True
+    return content_type.split(";")[0].strip().lower() in _HTML_TYPES
+
+
 class ArchivePipeline:
     """Extract each captured article page off the event loop and record the result."""
 
@@ -54,7 +64,9 @@ class ArchivePipeline:
             log.error("capture of %s failed: %s", item.url, exc)
             return None
         extracted: Extracted | None = None
-        if not ref.is_revisit:
+        if not _is_html(item.content_type):
+            stats.error("not_html")  # recorded in WARC and captures, never extracted
+        elif not ref.is_revisit:
             extracted = await self._extract(item, ref.capture.fetched_at)
             if extracted is None:
                 stats.error("extraction_crashed")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from crawler.config import Config, ConfigError, SiteConfig
 from crawler.services import CrawlServices, SiteStats
@@ -38,6 +38,45 @@ class RunSummary:
     status: str
     stats: dict[str, Any]
     reason: str
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _settle_previous_runs(archive: Archive, sites: Sequence[SiteConfig]) -> dict[str, bool]:
+    """Mark runs whose process died (SIGKILL, power loss) as killed; report per site
+    whether its last run completed, since only then may this run stop early."""
+    host = socket.gethostname()
+    complete: dict[str, bool] = {}
+    with archive.session() as s:
+        stale = s.scalars(
+            select(CrawlRun).where(CrawlRun.status == "running", CrawlRun.host == host)
+        ).all()
+        for run in stale:
+            if run.pid is not None and run.pid != os.getpid() and not _pid_alive(run.pid):
+                run.status = "killed"
+                run.finished_at = datetime.now(UTC)
+                run.error = f"process {run.pid} died before finishing"
+        for site in sites:
+            last = s.scalars(
+                select(CrawlRun)
+                .where(
+                    CrawlRun.site == site.key,
+                    CrawlRun.status != "running",
+                    CrawlRun.trigger != "revisit",
+                )
+                .order_by(CrawlRun.id.desc())
+                .limit(1)
+            ).first()
+            complete[site.key] = last is not None and last.status == "ok"
+    return complete
 
 
 def _open_runs(
@@ -101,6 +140,7 @@ def run_crawl(
         raise ConfigError(f"{config.source or 'config'}: no [[sites]] configured to crawl")
     sites = [config.site(k) for k in site_keys] if site_keys else list(config.sites)
     archive = Archive(config.archive.database_url)
+    complete = _settle_previous_runs(archive, sites)
     run_ids = _open_runs(
         archive,
         sites,
@@ -121,7 +161,7 @@ def run_crawl(
             if site.download_delay is not None:
                 slot["delay"] = site.download_delay
             if slot:
-                slots[domain.split(":")[0]] = slot
+                slots[domain] = slot  # download slots are keyed by host[:port]
     if slots:
         settings["DOWNLOAD_SLOTS"] = slots
     settings["LOG_INSTALL_ROOT_HANDLER"] = False
@@ -139,7 +179,8 @@ def run_crawl(
             site=site,
             services=services,
             max_pages=max_pages,
-            incremental=incremental,
+            # Stop early only when the last run finished: after a crash, finish its work.
+            incremental=incremental and complete[site.key],
             revisits=revisits,
             categories=categories,
         )

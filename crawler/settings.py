@@ -30,12 +30,16 @@ DOWNLOAD_TIMEOUT = 30
 REDIRECT_MAX_TIMES = 10
 RETRY_ENABLED = True
 RETRY_TIMES = 2
-RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408]
+# 429 and 503 are PolitenessMiddleware's: it pauses the host instead of retrying at once.
+RETRY_HTTP_CODES = [500, 502, 504, 522, 524, 408]
+NEWSARCHIVE_MAX_RETRY_AFTER = 300.0
 
 # Spiders see every status: errors are recorded, not dropped by HttpErrorMiddleware.
 HTTPERROR_ALLOW_ALL = True
 
 DOWNLOADER_MIDDLEWARES = {
+    # After RobotsTxtMiddleware (100) has parsed robots.txt: Crawl-delay, Retry-After, back-off.
+    "crawler.politeness.PolitenessMiddleware": 150,
     # After HttpCompressionMiddleware (590) decodes, before RetryMiddleware (550) retries.
     "crawler.middlewares.CaptureMiddleware": 580,
 }
@@ -61,5 +65,6 @@ def settings_for(archive: Any) -> dict[str, Any]:
         DOWNLOAD_MAXSIZE=int(archive.max_response_mb * 1024 * 1024),
         DOWNLOAD_WARNSIZE=int(archive.max_response_mb * 1024 * 1024 / 2),
         DOWNLOAD_TIMEOUT=archive.download_timeout,
+        NEWSARCHIVE_MAX_RETRY_AFTER=archive.max_retry_after,
     )
     return out

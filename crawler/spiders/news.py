@@ -63,24 +63,16 @@ class NewsSpider(Spider):
 
     async def start(self) -> AsyncIterator[Request]:
         """Category pages first, then feeds, sitemaps and due revisits."""
-        for url in self.site.start_urls if self.categories else ():
-            yield self._category_request(url, 1)
-        for url in self.site.feeds if self.categories else ():
-            yield Request(
-                url,
-                callback=self.parse_feed,
-                errback=self.on_error,
-                meta={KIND_META: PageKind.FEED.value},
-                dont_filter=True,
-            )
-        for url in self.site.sitemaps if self.categories else ():
-            yield Request(
-                url,
-                callback=self.parse_feed,
-                errback=self.on_error,
-                meta={KIND_META: PageKind.SITEMAP.value},
-                dont_filter=True,
-            )
+        if self.categories:
+            known: dict[str, UrlInfo] = {}
+            if self.incremental:
+                known = await asyncio.wrap_future(self.services.lookup(list(self.site.start_urls)))
+            for url in self.site.start_urls:
+                yield self._category_request(url, 1, known.get(url))
+            for url in self.site.feeds:
+                yield self._feed_request(url, PageKind.FEED)
+            for url in self.site.sitemaps:
+                yield self._feed_request(url, PageKind.SITEMAP)
         if self.revisits:
             due = await asyncio.wrap_future(
                 self.services.due_revisits(self.site_key, datetime.now(UTC))
@@ -89,11 +81,27 @@ class NewsSpider(Spider):
             for req in await self._article_requests(due, revisit=True):
                 yield req
 
-    def _category_request(self, url: str, page: int) -> Request:
+    def _feed_request(self, url: str, kind: PageKind) -> Request:
+        return Request(
+            url,
+            callback=self.parse_feed,
+            errback=self.on_error,
+            meta={KIND_META: kind.value},
+            dont_filter=True,
+        )
+
+    def _category_request(self, url: str, page: int, known: UrlInfo | None = None) -> Request:
+        headers = {}
+        # Incremental crawls ask "changed since last time?": a 304 means nothing new here.
+        if known is not None and known.etag:
+            headers["If-None-Match"] = known.etag
+        if known is not None and known.last_modified:
+            headers["If-Modified-Since"] = known.last_modified
         return Request(
             url,
             callback=self.parse_category,
             errback=self.on_error,
+            headers=headers,
             # Category pages are re-fetched every run, never filtered as already seen.
             dont_filter=True,
             meta={KIND_META: PageKind.CATEGORY.value, PAGE_META: page},
@@ -102,6 +110,9 @@ class NewsSpider(Spider):
     async def parse_category(self, response: Response) -> AsyncIterator[Request]:
         """Discover article links and the next page; stop early when nothing is new."""
         self.stats_.add("pages")
+        if response.status == 304:
+            self.stats_.add("incremental_stops")
+            return
         if response.status >= 400:
             self.stats_.error(f"http_{response.status}")
             return
@@ -213,16 +224,17 @@ class NewsSpider(Spider):
     def on_error(self, failure: Failure) -> None:
         """Record a fetch that produced no response (timeout, DNS, refused, too big...)."""
         request = getattr(failure, "request", None)
-        kind = failure.type.__name__ if failure.type else "error"
-        self.stats_.error(_error_kind(kind))
-        if request is not None:
+        name = failure.type.__name__ if failure.type else "error"
+        kind = error_kind(name, failure.getErrorMessage())
+        self.stats_.error(kind)
+        if request is not None and kind not in ("robots", "offsite"):
             self.services.writer.note_error(
                 request.url,
                 self.site_key,
                 request.meta.get(KIND_META, "other"),
                 datetime.now(UTC),
             )
-        self.logger.info("fetch failed: %s: %s", kind, failure.getErrorMessage())
+        self.logger.info("fetch failed (%s): %s: %s", kind, name, failure.getErrorMessage())
 
     def _allowed(self, url: str) -> bool:
         try:
@@ -239,15 +251,38 @@ class NewsSpider(Spider):
         return False
 
 
-def _error_kind(name: str) -> str:
-    return {
-        "TimeoutError": "timeout",
-        "TCPTimedOutError": "timeout",
-        "DNSLookupError": "dns",
-        "ConnectionRefusedError": "connection_refused",
-        "ConnectionLost": "connection_lost",
-        "ResponseNeverReceived": "connection_lost",
-        "ResponseFailed": "connection_lost",
-        "IgnoreRequest": "ignored",
-        "IgnoreRequest_robots": "robots",
-    }.get(name, name)
+_KINDS_BY_TYPE = {
+    "TimeoutError": "timeout",
+    "TCPTimedOutError": "timeout",
+    "DownloadTimeoutError": "timeout",
+    "DNSLookupError": "dns",
+    "CannotResolveHostError": "dns",
+    "ConnectionRefusedError": "connection_refused",
+    "DownloadConnectionRefusedError": "connection_refused",
+    "ConnectionLost": "connection_lost",
+    "ConnectionDone": "connection_lost",
+    "ResponseNeverReceived": "connection_lost",
+    "ResponseFailed": "connection_lost",
+    "ResponseDataLossError": "connection_lost",
+    "DownloadFailedError": "connection_lost",
+    "DownloadCancelledError": "too_large",
+    "CancelledError": "too_large",
+    "HostPaused": "retry_after",
+}
+_KINDS_BY_MESSAGE = (
+    ("Forbidden by robots.txt", "robots"),
+    ("max redirections", "redirect_loop"),
+    ("DOWNLOAD_MAXSIZE", "too_large"),
+    ("max size", "too_large"),
+    ("Filtered offsite", "offsite"),
+)
+
+
+def error_kind(name: str, message: str) -> str:
+    """A short, stable name for a fetch failure, used as the key in crawl_runs.stats."""
+    if name in _KINDS_BY_TYPE:
+        return _KINDS_BY_TYPE[name]
+    for needle, kind in _KINDS_BY_MESSAGE:
+        if needle in message:
+            return kind
+    return name

@@ -1,0 +1,189 @@
+"""Per-host politeness beyond Scrapy's defaults: Crawl-delay, Retry-After pauses, back-off.
+
+Scrapy obeys robots.txt rules but not its Crawl-delay, and its RetryMiddleware retries a
+429/503 at once. Here, per host (host:port, which is also the download slot):
+- Crawl-delay from robots.txt becomes the slot's minimum delay, without jitter, and
+  AutoThrottle is told not to lower it;
+- a 429 or 503 pauses the host: for Retry-After (seconds or HTTP date) when given, else
+  for an exponential back-off; the request is retried after the pause (a few times);
+- a Retry-After longer than `max_retry_after` makes the crawl give up on that host for
+  this run: its remaining requests are dropped, never sent early.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from time import monotonic
+from typing import Any
+
+from scrapy import Request, Spider
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+
+from storage.urls import host_of
+
+log = logging.getLogger(__name__)
+
+SLOT_META = "download_slot"
+RETRIES_META = "na_pause_retries"
+PAUSE_STATUSES = (429, 503)
+
+
+class HostPaused(IgnoreRequest):
+    """A request dropped because its host asked us to stay away longer than we wait."""
+
+
+def parse_retry_after(value: str | bytes | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
+    if value is None:
+        return None
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    text = text.strip()
+    if not text:
+        return None
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+@dataclass
+class HostState:
+    """What the crawl knows about one host's patience."""
+
+    crawl_delay: float | None = None  # None: robots.txt not looked at yet
+    failures: int = 0
+    paused_until: float = 0.0
+    gave_up: str | None = None
+
+
+class PolitenessMiddleware:
+    """Crawl-delay, Retry-After and back-off per host (see the module docstring)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        s = crawler.settings
+        self.crawler = crawler
+        self.max_retry_after = s.getfloat("NEWSARCHIVE_MAX_RETRY_AFTER", 300.0)
+        self.max_retries = s.getint("NEWSARCHIVE_PAUSE_RETRIES", 3)
+        self.backoff_base = s.getfloat("NEWSARCHIVE_BACKOFF_BASE", 1.0)
+        self.backoff_max = s.getfloat("NEWSARCHIVE_BACKOFF_MAX", 60.0)
+        self.obey_robots = s.getbool("ROBOTSTXT_OBEY")
+        self.user_agent = s.get("USER_AGENT") or ""
+        self.hosts: dict[str, HostState] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> PolitenessMiddleware:
+        return cls(crawler)
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _downloader(self) -> Any:
+        engine = self.crawler.engine
+        return engine.downloader if engine is not None else None
+
+    def _slot(self, key: str) -> Any:
+        downloader = self._downloader()
+        return downloader.slots.get(key) if downloader is not None else None
+
+    def _robots_delay(self, request: Request) -> float | None:
+        """Crawl-delay of the host's robots.txt, once RobotsTxtMiddleware has parsed it."""
+        from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
+        from scrapy.robotstxt import RobotParser
+
+        downloader = self._downloader()
+        if downloader is None:
+            return None
+        for mw in downloader.middleware.middlewares:
+            if isinstance(mw, RobotsTxtMiddleware):
+                netloc = request.url.split("/", 3)[2] if "://" in request.url else ""
+                parser = mw._parsers.get(netloc)
+                if isinstance(parser, RobotParser):
+                    ua = request.headers.get(b"User-Agent") or self.user_agent
+                    return parser.crawl_delay(ua) or 0.0
+                return None
+        return 0.0
+
+    def _apply_min_delay(self, key: str, delay: float) -> None:
+        downloader = self._downloader()
+        if downloader is None:
+            return
+        settings = dict(downloader.per_slot_settings.get(key, {}))
+        settings["delay"] = max(float(settings.get("delay", 0.0)), delay)
+        settings["randomize_delay"] = False
+        downloader.per_slot_settings[key] = settings
+        slot = self._slot(key)
+        if slot is not None:
+            slot.delay = max(slot.delay, delay)
+            slot.randomize_delay = False
+
+    def _pause(self, key: str, seconds: float) -> None:
+        state = self.hosts.setdefault(key, HostState())
+        state.paused_until = max(state.paused_until, monotonic() + seconds)
+        slot = self._slot(key)
+        if slot is not None:
+            # The downloader waits until lastseen + delay before the next request.
+            if not slot.delay:
+                slot.delay = 0.001
+            slot.lastseen = max(slot.lastseen, state.paused_until - slot.delay)
+        log.info("pausing %s for %.1fs", key, seconds)
+
+    # -- Scrapy hooks -------------------------------------------------------------------------
+
+    def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        try:
+            key = request.meta.setdefault(SLOT_META, host_of(request.url))
+        except ValueError:
+            return
+        state = self.hosts.setdefault(key, HostState())
+        if state.gave_up:
+            raise HostPaused(state.gave_up)
+        if state.crawl_delay is None and self.obey_robots:
+            delay = self._robots_delay(request)
+            if delay is not None:
+                state.crawl_delay = delay
+                if delay:
+                    log.info("%s: robots.txt Crawl-delay %.1fs", key, delay)
+                    self._apply_min_delay(key, delay)
+        if state.crawl_delay or state.paused_until > monotonic():
+            request.meta["autothrottle_dont_adjust_delay"] = True
+        if state.paused_until > monotonic():
+            self._pause(key, state.paused_until - monotonic())
+
+    def process_response(
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Request | Response:
+        key = request.meta.get(SLOT_META) or host_of(response.url)
+        state = self.hosts.setdefault(key, HostState())
+        if response.status not in PAUSE_STATUSES:
+            if response.status < 500:
+                state.failures = 0
+            return response
+        state.failures += 1
+        wait = parse_retry_after(response.headers.get(b"Retry-After"))
+        if wait is None:
+            wait = min(self.backoff_base * 2 ** (state.failures - 1), self.backoff_max)
+        if wait > self.max_retry_after:
+            state.gave_up = (
+                f"Retry-After {wait:.0f}s from {key} exceeds max_retry_after "
+                f"{self.max_retry_after:.0f}s: host skipped for this run"
+            )
+            self._pause(key, self.max_retry_after)
+            log.warning(state.gave_up)
+            return response
+        retries = int(request.meta.get(RETRIES_META, 0))
+        self._pause(key, wait)
+        if retries >= self.max_retries:
+            return response
+        retry = request.replace(dont_filter=True)
+        retry.meta[RETRIES_META] = retries + 1
+        retry.meta["autothrottle_dont_adjust_delay"] = True
+        return retry

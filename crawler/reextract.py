@@ -1,0 +1,441 @@
+"""Re-extraction: stored captures -> the current extractor -> new extraction rows -> versions.
+
+No network: every page is read back from WARC by (file, offset) inside the worker process,
+so only small tuples cross process boundaries. The path from stored bytes to records is
+the crawl's: `crawler.extraction.extract`, then `storage.archive` rules (through
+`storage.rebuild`, which replays an article's captures through `archive._version`).
+
+Resumable and idempotent by construction: a capture is pending while it has no extraction
+by the current extractor_id; each batch's extraction rows and the rebuild of the articles
+they belong to commit in one transaction. A killed run leaves whole batches done or not
+done; the next run picks up the rest (and rebuilds any article left pointing at an older
+extraction). A run with nothing pending changes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from array import array
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import ColumnElement, exists, func, select
+from sqlalchemy.orm import Session, aliased
+
+from storage import archive as archive_mod
+from storage import fingerprints
+from storage.db import Archive
+from storage.models import Article, ArticleUrl, Extraction
+from storage.models import Capture as CaptureRow
+from storage.rebuild import Rebuilt, _as_record, rebuild_versions, stale_articles
+from storage.records import Extracted, Outcome, PageKind, RecordKind
+
+# Options that change what trafilatura keeps; anything else is refused before a run starts.
+ALLOWED_OPTIONS = frozenset(
+    {
+        "favor_precision",
+        "favor_recall",
+        "include_comments",
+        "include_tables",
+        "include_images",
+        "include_formatting",
+        "include_links",
+        "deduplicate",
+    }
+)
+FIELDS = ("title", "date", "authors", "body")
+_CHUNK = 8  # captures per task: amortises pickling and scheduling over a few pages
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """What a worker needs to re-extract one capture; small enough to pickle cheaply."""
+
+    capture_id: int
+    warc_file: str
+    warc_offset: int
+    url: str
+    fetched_at: datetime
+    status: int
+    content_type: str | None
+    feed_date: datetime | None
+
+
+@dataclass
+class Report:
+    """What a re-extraction did (or, with dry_run, would do)."""
+
+    extractor_id: str
+    dry_run: bool = False
+    pending: int = 0
+    processed: int = 0
+    up_to_date: int = 0
+    errors: int = 0
+    read_errors: int = 0
+    new_articles: int = 0
+    fields_changed: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FIELDS, 0))
+    articles: dict[int, tuple[int, int]] = field(default_factory=dict)  # id -> (old, new)
+
+    @property
+    def merged(self) -> dict[int, tuple[int, int]]:
+        """Articles that now have fewer versions."""
+        return {a: v for a, v in self.articles.items() if v[1] < v[0]}
+
+    @property
+    def split(self) -> dict[int, tuple[int, int]]:
+        """Articles that now have more versions."""
+        return {a: v for a, v in self.articles.items() if v[1] > v[0]}
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready summary."""
+        return {
+            "extractor_id": self.extractor_id,
+            "dry_run": self.dry_run,
+            "captures_processed": self.processed,
+            "captures_up_to_date": self.up_to_date,
+            "extraction_errors": self.errors,
+            "warc_read_errors": self.read_errors,
+            "new_articles": self.new_articles,
+            "fields_changed": self.fields_changed,
+            "articles_rebuilt": len(self.articles),
+            "versions_merged": {str(a): list(v) for a, v in sorted(self.merged.items())},
+            "versions_split": {str(a): list(v) for a, v in sorted(self.split.items())},
+        }
+
+    def format(self, limit: int = 20) -> str:
+        """The human report printed by `newsarchive reextract`."""
+        verb = "would change" if self.dry_run else "changed"
+        lines = [
+            f"extractor {self.extractor_id}{' (dry run: nothing written)' if self.dry_run else ''}",
+            f"captures processed: {self.processed} ({self.up_to_date} already up to date, "
+            f"{self.errors} extraction errors, {self.read_errors} unreadable)",
+            "fields " + verb + ": " + ", ".join(f"{k} {v}" for k, v in self.fields_changed.items()),
+            f"articles rebuilt: {len(self.articles)}, new articles: {self.new_articles}",
+        ]
+        for label, group in (("merged", self.merged), ("split", self.split)):
+            lines.append(f"versions {label}: {len(group)} articles")
+            for a, (old, new) in sorted(group.items())[:limit]:
+                lines.append(f"  article {a}: {old} -> {new} versions")
+            if len(group) > limit:
+                lines.append(f"  … and {len(group) - limit} more")
+        return "\n".join(lines)
+
+
+def extractor_id_for(options: dict[str, bool] | None) -> str:
+    """The extractor_id of the current extractor run with these trafilatura options."""
+    from crawler.extraction import EXTRACTOR_ID, TRAFILATURA_OPTIONS
+
+    changed = {k: v for k, v in sorted((options or {}).items()) if TRAFILATURA_OPTIONS.get(k) != v}
+    if not changed:
+        return EXTRACTOR_ID
+    return EXTRACTOR_ID + "+" + ",".join(f"{k}={str(v).lower()}" for k, v in changed.items())
+
+
+def parse_options(pairs: Sequence[str]) -> dict[str, bool]:
+    """`include_comments=true` pairs -> options; ValueError names the bad one."""
+    out: dict[str, bool] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip().replace("-", "_")
+        if key not in ALLOWED_OPTIONS:
+            raise ValueError(
+                f"unknown extraction option {key!r}: use {', '.join(sorted(ALLOWED_OPTIONS))}"
+            )
+        if not sep or value.strip().lower() not in ("true", "false", "1", "0", "yes", "no"):
+            raise ValueError(f"option {pair!r}: give a value, e.g. {key}=true")
+        out[key] = value.strip().lower() in ("true", "1", "yes")
+    return out
+
+
+# -- worker side --------------------------------------------------------------------------
+
+_worker: dict[str, Any] = {}
+
+
+def _init_worker(warc_dir: str, options: dict[str, bool], extractor_id: str) -> None:
+    from crawler.extraction import TRAFILATURA_OPTIONS
+    from storage.warc import WarcStore
+
+    TRAFILATURA_OPTIONS.update(options)  # this worker process only
+    _worker["store"] = WarcStore(warc_dir)
+    _worker["extractor_id"] = extractor_id
+
+
+def _extract_jobs(jobs: list[Job]) -> list[tuple[int, Extracted | None]]:
+    """Read each capture from WARC and extract it (runs in a worker process)."""
+    from dataclasses import replace
+
+    from crawler.extraction import ExtractionHints, extract
+    from storage.warc import WarcReadError
+
+    store = _worker["store"]
+    out: list[tuple[int, Extracted | None]] = []
+    for job in jobs:
+        try:
+            record = store.read(job.warc_file, job.warc_offset)
+        except WarcReadError:
+            out.append((job.capture_id, None))
+            continue
+        hints = ExtractionHints(published=job.feed_date) if job.feed_date else None
+        result = extract(
+            record.payload,
+            job.url,
+            job.fetched_at,
+            status=job.status,
+            content_type=job.content_type,
+            hints=hints,
+        )
+        if result.extractor_id != _worker["extractor_id"]:
+            result = replace(result, extractor_id=_worker["extractor_id"])
+        out.append((job.capture_id, result))
+    return out
+
+
+# -- main process -------------------------------------------------------------------------
+
+
+def _article_key() -> Any:
+    by_url, by_final = aliased(ArticleUrl), aliased(ArticleUrl)
+    key = func.coalesce(by_url.article_id, by_final.article_id, 0)
+    return key, by_url, by_final
+
+
+def _pending_where(
+    extractor_id: str, site: str | None, since: datetime | None, until: datetime | None
+) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = [
+        CaptureRow.page_kind == PageKind.ARTICLE.value,
+        CaptureRow.record_kind == RecordKind.RESPONSE.value,
+    ]
+    if site:
+        where.append(CaptureRow.site == site)
+    if since:
+        where.append(CaptureRow.fetched_at >= since)
+    if until:
+        where.append(CaptureRow.fetched_at < until)
+    return where
+
+
+def _plan(
+    session: Session, extractor_id: str, where: list[ColumnElement[bool]]
+) -> tuple[array[int], array[int], int]:
+    """Pending (article key, capture id) pairs sorted by article; and the up-to-date count."""
+    key, by_url, by_final = _article_key()
+    done = exists().where(
+        Extraction.capture_id == CaptureRow.id, Extraction.extractor_id == extractor_id
+    )
+    stmt = (
+        select(key, CaptureRow.id)
+        .outerjoin(by_url, by_url.url == CaptureRow.url)
+        .outerjoin(by_final, by_final.url == CaptureRow.final_url)
+        .where(*where, ~done)
+        .order_by(key, CaptureRow.id)
+    )
+    keys, ids = array("q"), array("q")  # 16 bytes a capture, even for millions
+    for k, cid in session.execute(stmt.execution_options(yield_per=10_000)):
+        keys.append(k)
+        ids.append(cid)
+    up_to_date = session.scalar(select(func.count()).select_from(CaptureRow).where(*where, done))
+    return keys, ids, int(up_to_date or 0)
+
+
+def _batches(keys: array[int], ids: array[int], size: int) -> Iterator[list[tuple[int, int]]]:
+    """Batches of about `size` captures that never split one article's captures."""
+    batch: list[tuple[int, int]] = []
+    for k, cid in zip(keys, ids, strict=True):
+        if len(batch) >= size and k != batch[-1][0]:
+            yield batch
+            batch = []
+        batch.append((k, cid))
+    if batch:
+        yield batch
+
+
+def _jobs(session: Session, capture_ids: list[int]) -> list[Job]:
+    feed = (
+        select(Extraction.published_at)
+        .where(Extraction.capture_id == CaptureRow.id, Extraction.published_source == "feed")
+        .order_by(Extraction.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(CaptureRow, feed).where(CaptureRow.id.in_(capture_ids)).order_by(CaptureRow.id)
+    )
+    return [
+        Job(
+            c.id,
+            c.warc_file,
+            c.warc_offset,
+            c.final_url or c.url,
+            c.fetched_at,
+            c.status,
+            c.content_type,
+            f,
+        )
+        for c, f in rows
+    ]
+
+
+def reextract(
+    archive: Archive,
+    warc_dir: str | Path,
+    *,
+    site: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    workers: int | None = None,
+    dry_run: bool = False,
+    options: dict[str, bool] | None = None,
+    batch_size: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Report:
+    """Re-extract stored article captures with the current extractor; rebuild their versions.
+
+    `options` override trafilatura options (the extractor_id records them). `progress`
+    is called with (done, total) after each batch. Returns the report.
+    """
+    opts = dict(options or {})
+    extractor_id = extractor_id_for(opts)
+    report = Report(extractor_id, dry_run=dry_run)
+    where = _pending_where(extractor_id, site, since, until)
+    # Planning reads on a deferred-BEGIN engine, so a running crawl is not blocked meanwhile.
+    with Archive(archive.url, migrate=False, readonly=True) as reader, reader.sessions() as s:
+        keys, ids, report.up_to_date = _plan(s, extractor_id, where)
+    report.pending = len(ids)
+    workers = max(1, workers or os.cpu_count() or 1)
+    size = batch_size or max(64, 32 * workers)
+    done = 0
+    if progress:
+        progress(0, report.pending)
+    with (
+        Archive(archive.url, migrate=False, readonly=True) as reader,
+        ProcessPoolExecutor(
+            workers, initializer=_init_worker, initargs=(str(warc_dir), opts, extractor_id)
+        ) as pool,
+    ):
+        in_flight: list[tuple[list[tuple[int, int]], list[Future[Any]]]] = []
+        for batch in _batches(keys, ids, size):
+            with reader.sessions() as s:
+                jobs = _jobs(s, [cid for _, cid in batch])
+            futures = [
+                pool.submit(_extract_jobs, jobs[i : i + _CHUNK])
+                for i in range(0, len(jobs), _CHUNK)
+            ]
+            in_flight.append((batch, futures))
+            # Keep the next batch extracting while this one is written.
+            if len(in_flight) > 1:
+                done += _write(archive, *in_flight.pop(0), report)
+                if progress:
+                    progress(done, report.pending)
+        while in_flight:
+            done += _write(archive, *in_flight.pop(0), report)
+            if progress:
+                progress(done, report.pending)
+    _finish_stale(archive, site, report)
+    return report
+
+
+def _write(
+    archive: Archive, batch: list[tuple[int, int]], futures: list[Future[Any]], report: Report
+) -> int:
+    """Store one batch's extractions and rebuild its articles, in one transaction."""
+    results: dict[int, Extracted | None] = {}
+    for fut in futures:
+        results.update(fut.result())
+    with archive.sessions() as s:
+        s.begin()
+        articles: dict[int, None] = {}
+        orphans: list[int] = []
+        previous = _previous_extractions(s, list(results), report.extractor_id)
+        for key, cid in batch:
+            extracted = results.get(cid)
+            if extracted is None:
+                report.read_errors += 1
+                continue
+            report.processed += 1
+            if extracted.error:
+                report.errors += 1
+            _count_changes(report, previous.get(cid), extracted)
+            if key:
+                archive_mod.add_extraction(s, cid, extracted)
+                articles[key] = None
+            else:
+                orphans.append(cid)
+        for aid in articles:
+            _rebuild(s, aid, report)
+        for cid in orphans:
+            _record_orphan(s, cid, results[cid], report)
+        if report.dry_run:
+            s.rollback()
+        else:
+            s.commit()
+    return len(batch)
+
+
+def _rebuild(s: Session, article_id: int, report: Report) -> None:
+    article = s.get(Article, article_id)
+    if article is None:
+        return
+    result: Rebuilt = rebuild_versions(s, article, report.extractor_id)
+    first = report.articles.get(article_id, (result.old_versions, 0))[0]
+    report.articles[article_id] = (first, result.new_versions)
+
+
+def _record_orphan(
+    s: Session, capture_id: int, extracted: Extracted | None, report: Report
+) -> None:
+    """A capture that never made an article: record it the way the crawl would."""
+    row = s.get(CaptureRow, capture_id)
+    if row is None or extracted is None:
+        return
+    result = archive_mod.record(s, _as_record(row), extracted, capture_id=capture_id)
+    if result.outcome == Outcome.NEW:
+        report.new_articles += 1
+
+
+def _previous_extractions(
+    s: Session, capture_ids: list[int], extractor_id: str
+) -> dict[int, Extraction]:
+    """The newest other extraction of each capture: what the new one is compared with."""
+    out: dict[int, Extraction] = {}
+    rows = s.scalars(
+        select(Extraction)
+        .where(Extraction.capture_id.in_(capture_ids), Extraction.extractor_id != extractor_id)
+        .order_by(Extraction.id)
+    )
+    for e in rows:
+        out[e.capture_id] = e
+    return out
+
+
+def _count_changes(report: Report, old: Extraction | None, new: Extracted) -> None:
+    if old is None:
+        return
+    norm = fingerprints.normalize_text
+    changes = {
+        "title": norm(old.title) != norm(new.title),
+        "date": old.published_at != (new.published.value if new.published else None),
+        "authors": list(old.authors or []) != list(new.authors),
+        "body": norm(old.text) != norm(new.text),
+    }
+    for name, changed in changes.items():
+        report.fields_changed[name] += changed
+
+
+def _finish_stale(archive: Archive, site: str | None, report: Report) -> None:
+    """Rebuild articles an interrupted (or switched-back) run left on older extractions."""
+    if report.dry_run:
+        return
+    with archive.sessions() as s:
+        stale = [
+            a for a in stale_articles(s, report.extractor_id, site) if a not in report.articles
+        ]
+    for i in range(0, len(stale), 200):
+        with archive.session() as s:
+            for aid in stale[i : i + 200]:
+                _rebuild(s, aid, report)

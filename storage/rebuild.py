@@ -1,0 +1,149 @@
+"""Rebuild an article's versions from its captures' extractions (used by re-extraction).
+
+Versions are derived data: the captures and every extraction of them stay, so versions can
+be made again whenever a better extraction exists. The rebuild replays the article's
+captures in fetch order through the very rules the crawl applies (`archive._version`,
+`archive._seen_again`): consecutive equal content hashes collapse into one version, a
+changed hash opens the next one, numbers run 1..n again, and the `articles` mirror
+fields (and so the full-text index) follow the new current version.
+
+For each capture the extraction used is the one by the wanted extractor if there is one,
+else the newest: a partial re-extraction (--since, or an interrupted run) still yields
+versions from the best extraction known for every capture.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
+
+# Same package, same rules: the rebuild must not grow a second copy of the versioning logic.
+from storage.archive import _seen_again, _set_simhash, _version
+from storage.models import Article, ArticleUrl, Extraction, Version
+from storage.models import Capture as CaptureRow
+from storage.records import Capture, PageKind, RecordKind
+
+
+@dataclass(frozen=True, slots=True)
+class Rebuilt:
+    """Version counts of one article before and after a rebuild."""
+
+    article_id: int
+    old_versions: int
+    new_versions: int
+    kept: bool = False  # no capture has a body any more: the old versions were kept
+
+
+def article_captures(session: Session, article_id: int) -> list[CaptureRow]:
+    """The article page captures fetched under any URL of the article, oldest first."""
+    known = select(ArticleUrl.url).where(ArticleUrl.article_id == article_id)
+    canonical = select(Article.canonical_url).where(Article.id == article_id)
+    return list(
+        session.scalars(
+            select(CaptureRow)
+            .where(
+                or_(
+                    CaptureRow.url.in_(known),
+                    CaptureRow.final_url.in_(known),
+                    CaptureRow.url.in_(canonical),
+                ),
+                CaptureRow.page_kind == PageKind.ARTICLE.value,
+            )
+            .order_by(CaptureRow.fetched_at, CaptureRow.id)
+        )
+    )
+
+
+def best_extractions(
+    session: Session, capture_ids: Sequence[int], extractor_id: str
+) -> dict[int, Extraction]:
+    """Per capture: its extraction by `extractor_id` if any, else its newest one."""
+    best: dict[int, Extraction] = {}
+    if not capture_ids:
+        return best
+    rows = session.scalars(
+        select(Extraction).where(Extraction.capture_id.in_(capture_ids)).order_by(Extraction.id)
+    )
+    for e in rows:
+        have = best.get(e.capture_id)
+        if have is None or have.extractor_id != extractor_id:
+            best[e.capture_id] = e
+    return best
+
+
+def rebuild_versions(session: Session, article: Article, extractor_id: str) -> Rebuilt:
+    """Replace the article's versions with ones made from the best extraction per capture."""
+    old = article.current_version
+    captures = article_captures(session, article.id)
+    best = best_extractions(
+        session,
+        [c.id for c in captures if c.record_kind == RecordKind.RESPONSE.value],
+        extractor_id,
+    )
+
+    def has_body(c: CaptureRow) -> bool:
+        e = best.get(c.id)
+        return e is not None and e.state == "article" and bool(e.text and e.text.strip())
+
+    if not any(has_body(c) for c in captures):
+        return Rebuilt(article.id, old, old, kept=True)
+    session.execute(
+        delete(Version)
+        .where(Version.article_id == article.id)
+        .execution_options(synchronize_session="fetch")
+    )
+    article.current_version = 0
+    article.title = article.text = None
+    article.authors = None
+    article.published_at = article.modified_at = None
+    article.language = None
+    _set_simhash(article, None)
+    for c in captures:
+        if c.record_kind == RecordKind.REVISIT.value:
+            if article.current_version:
+                _seen_again(session, article, c.fetched_at)
+        elif has_body(c):
+            _version(session, article, best[c.id], _as_record(c))
+    session.flush()
+    return Rebuilt(article.id, old, article.current_version)
+
+
+def stale_articles(session: Session, extractor_id: str, site: str | None = None) -> list[int]:
+    """Articles with a version made from another extraction while `extractor_id` has one.
+
+    That is the state an interrupted or switched-back re-extraction leaves; rebuilding
+    these articles completes it.
+    """
+    current = Extraction.__table__.alias("current")
+    used = Extraction.__table__.alias("used")
+    stmt = (
+        select(Version.article_id)
+        .join(used, used.c.id == Version.extraction_id)
+        .join(current, current.c.capture_id == used.c.capture_id)
+        .where(current.c.extractor_id == extractor_id, used.c.extractor_id != extractor_id)
+        .distinct()
+    )
+    if site:
+        stmt = stmt.join(Article, Article.id == Version.article_id).where(Article.site == site)
+    return sorted(session.scalars(stmt))
+
+
+def _as_record(c: CaptureRow) -> Capture:
+    return Capture(
+        url=c.url,
+        final_url=c.final_url,
+        status=c.status,
+        fetched_at=c.fetched_at,
+        warc_file=c.warc_file,
+        warc_offset=c.warc_offset,
+        warc_length=c.warc_length,
+        content_type=c.content_type,
+        payload_digest=c.payload_digest,
+        record_kind=RecordKind(c.record_kind),
+        page_kind=PageKind(c.page_kind),
+        site=c.site,
+        crawl_run_id=c.crawl_run_id,
+    )

@@ -219,6 +219,11 @@ def run_crawl_process(
     except OSError as exc:
         return _finish(ctx, job, fire_time, run_id, started, None, f"cannot start crawl: {exc}")
     stop_reason, out = _supervise(ctx, job, proc, started)
+    try:
+        # Whatever the crawl left in its process group (extraction workers after a crash).
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
     for line in out.splitlines():
         if line.strip():
             log.info("%s run %d: %s", job.id, run_id, line.strip())

@@ -89,12 +89,15 @@ class LeaderLease:
             )
             if not taken:
                 # First use of this lease name: whoever inserts the row first holds it.
-                taken = _rowcount(
+                # RETURNING, not rowcount: through SQLAlchemy + psycopg it reads -1 here.
+                taken = (
                     s.execute(
                         insert_for(s, Lease)
                         .values(name=self.name, holder=self.holder, expires_at=expires)
                         .on_conflict_do_nothing()
-                    )
+                        .returning(Lease.name)
+                    ).first()
+                    is not None
                 )
         self._valid_until = started + self.seconds if taken else 0.0
         return bool(taken)

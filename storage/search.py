@@ -145,11 +145,15 @@ def filter_clauses(session: Session, filters: Filters) -> list[ColumnElement[boo
         pattern = "%" + filters.author.lower().replace("%", r"\%").replace("_", r"\_") + "%"
         if _dialect(session) == "postgresql":
             each = func.json_array_elements_text(Article.authors).table_valued("value")
+            folded = func.lower(each.c.value)
         else:
             each = func.json_each(Article.authors).table_valued("value")
-        out.append(
-            exists(select(1).select_from(each).where(func.lower(each.c.value).like(pattern, "\\")))
-        )
+            folded = func.na_lower(each.c.value)
+            # SQLite's lower() folds ASCII only; "Álvarez" must match "álvarez".
+            dbapi = session.connection().connection.dbapi_connection
+            assert dbapi is not None
+            dbapi.create_function("na_lower", 1, _lower, deterministic=True)
+        out.append(exists(select(1).select_from(each).where(folded.like(pattern, "\\"))))
     return out
 
 
@@ -245,6 +249,10 @@ def _hit(row: Any) -> Hit:
         score=float(f"{float(row[8] or 0.0):.6g}"),
         snippet=" ".join(str(row[9] or "").split()),
     )
+
+
+def _lower(value: object) -> str | None:
+    return value.lower() if isinstance(value, str) else None
 
 
 def _dialect(session: Session) -> str:

@@ -19,6 +19,11 @@ from crawler.cli import AppContext, pass_app
 @click.option("--no-revisits", is_flag=True, help="Skip the revisits that are due.")
 @click.option("--only-revisits", is_flag=True, help="Fetch only the revisits that are due.")
 @click.option(
+    "--worker",
+    is_flag=True,
+    help="Join the shared Redis frontier ([archive] frontier) with other workers.",
+)
+@click.option(
     "--trigger", type=click.Choice(["manual", "schedule", "revisit"]), default="manual", hidden=True
 )
 @click.option("--schedule-id", hidden=True)
@@ -32,6 +37,7 @@ def crawl(
     full: bool,
     no_revisits: bool,
     only_revisits: bool,
+    worker: bool,
     trigger: str,
     schedule_id: str | None,
     fire_time: datetime | None,
@@ -46,6 +52,8 @@ def crawl(
     from crawler.runner import format_summary, is_tty, run_crawl
 
     config = app.config
+    if worker and not config.archive.frontier:
+        raise click.UsageError('--worker needs [archive] frontier = "redis://…" in the config')
     for key in sites:
         config.site(key)  # unknown site: one clear line before anything starts
     progress = _live_progress() if is_tty() else None

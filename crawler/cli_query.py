@@ -320,6 +320,7 @@ def _open_output(output: str, binary: bool) -> Iterator[Any]:
     help="Override a trafilatura option, e.g. include_formatting=true (recorded in extractor_id).",
 )
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--batch-size", type=click.IntRange(1), hidden=True, help="Captures per commit.")
 @pass_app
 def reextract(
     app: AppContext,
@@ -330,6 +331,7 @@ def reextract(
     dry_run: bool,
     options: tuple[str, ...],
     fmt: str,
+    batch_size: int | None,
 ) -> None:
     """Re-run the current extractor over stored article captures (no network) and rebuild versions.
 
@@ -359,6 +361,7 @@ def reextract(
             workers=workers,
             dry_run=dry_run,
             options=opts,
+            batch_size=batch_size,
             progress=progress.update,
         )
     finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from crawler.writer import CaptureRef
@@ -24,3 +24,4 @@ class ArticlePage:
     site: str
     capture: Future[CaptureRef]
     feed_date: datetime | None = None
+    request: Any = None  # the Request, so a shared frontier can mark it done

@@ -15,7 +15,6 @@ from crawler.services import from_settings as services_from_settings
 from crawler.writer import Exchange
 from storage.records import PageKind
 
-CAPTURE_META = "na_capture"
 KIND_META = "na_kind"
 
 
@@ -33,8 +32,8 @@ class CaptureMiddleware:
 
     Placed after HttpCompressionMiddleware has decoded the body (so it stores what was
     received, decoded, see storage.warc) and before RetryMiddleware (so a 503 that is
-    retried is still archived). The capture's future goes into request.meta so the
-    pipeline can pair it with the page's extraction.
+    retried is still archived). The capture's future is kept by request (services.captures)
+    so the pipeline can pair it with the page's extraction.
     """
 
     def __init__(self, crawler: Crawler, services: CrawlServices) -> None:
@@ -68,7 +67,7 @@ class CaptureMiddleware:
             method=request.method,
             protocol=str(getattr(response, "protocol", None) or "HTTP/1.1"),
         )
-        request.meta[CAPTURE_META] = self.services.writer.capture(exchange)
+        self.services.captures[request] = self.services.writer.capture(exchange)
         if site:
             self.services.site_stats(site).add("captures")
         return response

@@ -56,6 +56,14 @@ class ArchivePipeline:
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, ArticlePage):
             return item
+        try:
+            return await self._process(item)
+        finally:
+            frontier = self.services.frontiers.get(f"news:{item.site}")
+            if frontier is not None:
+                frontier.done(item.request)
+
+    async def _process(self, item: ArticlePage) -> Any:
         stats = self.services.site_stats(item.site)
         try:
             ref = await asyncio.wrap_future(item.capture)

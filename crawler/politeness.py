@@ -79,6 +79,14 @@ class PolitenessMiddleware:
         self.obey_robots = s.getbool("ROBOTSTXT_OBEY")
         self.user_agent = s.get("USER_AGENT") or ""
         self.hosts: dict[str, HostState] = {}
+        self.download_delay = s.getfloat("DOWNLOAD_DELAY")
+        self.slot_settings: dict[str, Any] = s.getdict("DOWNLOAD_SLOTS")
+        frontier = s.get("NEWSARCHIVE_FRONTIER")
+        self.limiter = None
+        if frontier:
+            from crawler.frontier import RedisRateLimiter
+
+            self.limiter = RedisRateLimiter(frontier)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PolitenessMiddleware:
@@ -138,7 +146,7 @@ class PolitenessMiddleware:
 
     # -- Scrapy hooks -------------------------------------------------------------------------
 
-    def process_request(self, request: Request, spider: Spider | None = None) -> None:
+    async def process_request(self, request: Request, spider: Spider | None = None) -> None:
         try:
             key = request.meta.setdefault(SLOT_META, host_of(request.url))
         except ValueError:
@@ -157,6 +165,18 @@ class PolitenessMiddleware:
             request.meta["autothrottle_dont_adjust_delay"] = True
         if state.paused_until > monotonic():
             self._pause(key, state.paused_until - monotonic())
+        if self.limiter is not None and not request.meta.get("dont_obey_robotstxt"):
+            # Several workers share one host: book a send time in Redis, so that together
+            # they keep the host's interval (site delay or Crawl-delay), not N times its rate.
+            interval = max(
+                float(self.slot_settings.get(key, {}).get("delay", self.download_delay)),
+                state.crawl_delay or 0.0,
+            )
+            wait = self.limiter.reserve(key, interval)
+            if wait > 0:
+                import asyncio
+
+                await asyncio.sleep(wait)
 
     def process_response(
         self, request: Request, response: Response, spider: Spider | None = None

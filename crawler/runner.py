@@ -164,6 +164,8 @@ def run_crawl(
                 slots[domain] = slot  # download slots are keyed by host[:port]
     if slots:
         settings["DOWNLOAD_SLOTS"] = slots
+    if config.archive.frontier:
+        settings.update(frontier_settings(config.archive.frontier))
     settings["LOG_INSTALL_ROOT_HANDLER"] = False
     process = CrawlerProcess(settings)
     reasons: dict[str, str] = {}
@@ -222,6 +224,21 @@ def run_crawl(
             summaries.append(RunSummary(site.key, run_ids[site.key], status, stats, reason))
     archive.close()
     return summaries
+
+
+def frontier_settings(redis_url: str) -> dict[str, Any]:
+    """Scrapy settings for a shared, persistent frontier in Redis (scrapy-redis)."""
+    return {
+        "SCHEDULER": "crawler.frontier.FrontierScheduler",
+        "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
+        "SCHEDULER_PERSIST": True,
+        "SCHEDULER_QUEUE_CLASS": "scrapy_redis.queue.PriorityQueue",
+        "SCHEDULER_QUEUE_KEY": "newsarchive:%(spider)s:requests",
+        "SCHEDULER_DUPEFILTER_KEY": "newsarchive:%(spider)s:dupefilter",
+        "SCHEDULER_IDLE_BEFORE_CLOSE": 0,
+        "REDIS_URL": redis_url,
+        "NEWSARCHIVE_FRONTIER": redis_url,
+    }
 
 
 def _tick(

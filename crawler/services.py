@@ -10,6 +10,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import weakref
 from collections import Counter
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -112,6 +113,10 @@ class CrawlServices:
         self.workers = archive_cfg.extraction_workers or os.cpu_count() or 1
         self.pool = self._new_pool()
         self.run_ids: dict[str, int] = dict(run_ids or {})
+        # The capture future of each downloaded request, for the spider to hand on. Kept out
+        # of request.meta so that queued requests stay serialisable (scrapy-redis pickles them).
+        self.captures: weakref.WeakKeyDictionary[Any, Future[Any]] = weakref.WeakKeyDictionary()
+        self.frontiers: dict[str, Any] = {}  # spider name -> FrontierScheduler (Redis mode)
         self.stats: dict[str, SiteStats] = {}
         self._closed = False
 

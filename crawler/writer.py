@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from storage import archive as archive_mod
@@ -68,8 +70,15 @@ class _Job:
     future: Future[Any] = field(default_factory=Future)
 
 
+def _retryable(exc: OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    return "deadlock" in text or "could not serialize" in text or "database is locked" in text
+
+
 class ArchiveWriter:
     """Serialises WARC appends and database writes on one background thread."""
+
+    MAX_ATTEMPTS = 4
 
     def __init__(
         self,
@@ -102,7 +111,8 @@ class ArchiveWriter:
 
     def capture(self, ex: Exchange) -> Future[CaptureRef]:
         """Write the exchange to WARC (revisit if unchanged) and insert its captures row."""
-        return self.submit(lambda s: self._capture(s, ex))
+        memo: dict[str, Any] = {}  # the WARC write survives a retried database transaction
+        return self.submit(lambda s: self._capture(s, ex, memo))
 
     def record(
         self, ref: CaptureRef, extracted: Extracted | None
@@ -152,12 +162,7 @@ class ArchiveWriter:
         try:
             with self.archive.session() as session:
                 for job in batch:
-                    try:
-                        with session.begin_nested():
-                            results.append((job, job.fn(session), None))
-                    except Exception as exc:
-                        log.exception("archive job failed")
-                        results.append((job, None, exc))
+                    results.append((job, *self._run_job(session, job)))
         except Exception as exc:  # the commit itself failed: every job in it failed
             log.exception("archive batch commit failed")
             for job in batch:
@@ -169,6 +174,24 @@ class ArchiveWriter:
                 job.future.set_exception(error)
             else:
                 job.future.set_result(value)
+
+    def _run_job(self, session: Session, job: _Job) -> tuple[Any, BaseException | None]:
+        """Run one job in a SAVEPOINT; retry it when PostgreSQL picks it as a deadlock
+        victim or the row it waited for changed under it (two workers, one article)."""
+        for attempt in range(1, self.MAX_ATTEMPTS + 1):
+            try:
+                with session.begin_nested():
+                    return job.fn(session), None
+            except OperationalError as exc:
+                if attempt == self.MAX_ATTEMPTS or not _retryable(exc):
+                    log.exception("archive job failed")
+                    return None, exc
+                log.info("archive job retried after %s", type(exc.orig).__name__)
+                time.sleep(0.05 * attempt)
+            except Exception as exc:
+                log.exception("archive job failed")
+                return None, exc
+        raise AssertionError("unreachable")
 
     def _previous(self, session: Session, url: str) -> PreviousCapture | None:
         row = session.execute(
@@ -185,19 +208,21 @@ class ArchiveWriter:
             return None
         return PreviousCapture(payload_digest=row[0], url=row[1], fetched_at=row[2])
 
-    def _capture(self, session: Session, ex: Exchange) -> CaptureRef:
-        previous = self._previous(session, ex.final_url)
-        written = self.warc.write_exchange(
-            url=ex.final_url,
-            method=ex.method,
-            request_headers=ex.request_headers,
-            status=ex.status,
-            response_headers=ex.response_headers,
-            body=ex.body,
-            fetched_at=ex.fetched_at,
-            protocol=ex.protocol,
-            previous=previous,
-        )
+    def _capture(self, session: Session, ex: Exchange, memo: dict[str, Any]) -> CaptureRef:
+        written = memo.get("written")
+        if written is None:
+            previous = self._previous(session, ex.final_url)
+            written = memo["written"] = self.warc.write_exchange(
+                url=ex.final_url,
+                method=ex.method,
+                request_headers=ex.request_headers,
+                status=ex.status,
+                response_headers=ex.response_headers,
+                body=ex.body,
+                fetched_at=ex.fetched_at,
+                protocol=ex.protocol,
+                previous=previous,
+            )
         headers = {k.lower(): v for k, v in ex.response_headers}
         capture = Capture(
             url=ex.url,

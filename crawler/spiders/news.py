@@ -21,7 +21,7 @@ from crawler.config import SiteConfig
 from crawler.discovery import discover
 from crawler.feeds import parse_feed_or_sitemap
 from crawler.items import ArticlePage
-from crawler.middlewares import CAPTURE_META, KIND_META
+from crawler.middlewares import KIND_META
 from crawler.services import CrawlServices
 from storage import urls
 from storage.records import PageKind
@@ -63,6 +63,10 @@ class NewsSpider(Spider):
 
     async def start(self) -> AsyncIterator[Request]:
         """Category pages first, then feeds, sitemaps and due revisits."""
+        frontier = self.services.frontiers.get(self.name)
+        if frontier is not None and not frontier.claim_seed(self.site.time_limit_seconds):
+            self.logger.info("joining the shared frontier: another worker seeded this epoch")
+            return
         if self.categories:
             known: dict[str, UrlInfo] = {}
             if self.incremental:
@@ -107,8 +111,36 @@ class NewsSpider(Spider):
             meta={KIND_META: PageKind.CATEGORY.value, PAGE_META: page},
         )
 
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        from scrapy import signals
+
+        crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
+        return spider
+
+    def _on_idle(self) -> None:
+        """With a shared frontier, stay up while other workers may still hand us work."""
+        from scrapy.exceptions import DontCloseSpider
+
+        frontier = self.services.frontiers.get(self.name)
+        if frontier is not None and frontier.keep_alive():
+            raise DontCloseSpider
+
+    def _done(self, request: Request | None) -> None:
+        frontier = self.services.frontiers.get(self.name)
+        if frontier is not None:
+            frontier.done(request)
+
     async def parse_category(self, response: Response) -> AsyncIterator[Request]:
         """Discover article links and the next page; stop early when nothing is new."""
+        try:
+            async for req in self._parse_category(response):
+                yield req
+        finally:
+            self._done(response.request)
+
+    async def _parse_category(self, response: Response) -> AsyncIterator[Request]:
         self.stats_.add("pages")
         if response.status == 304:
             self.stats_.add("incremental_stops")
@@ -185,8 +217,9 @@ class NewsSpider(Spider):
         self.stats_.add("pages")
         if response.status >= 400:
             self.stats_.error(f"http_{response.status}")
-        capture = response.meta.get(CAPTURE_META)
+        capture = self.services.captures.pop(response.request, None)
         if capture is None:
+            self._done(response.request)
             return
         redirects = response.meta.get("redirect_urls") or []
         ctype = response.headers.get("Content-Type")
@@ -200,10 +233,18 @@ class NewsSpider(Spider):
             site=self.site_key,
             capture=capture,
             feed_date=response.meta.get(FEED_DATE_META),
+            request=response.request,
         )
 
     async def parse_feed(self, response: Response) -> AsyncIterator[Request]:
         """RSS/Atom feeds and (news) sitemaps: their links join the article frontier."""
+        try:
+            async for req in self._parse_feed(response):
+                yield req
+        finally:
+            self._done(response.request)
+
+    async def _parse_feed(self, response: Response) -> AsyncIterator[Request]:
         self.stats_.add("pages")
         if response.status >= 400:
             self.stats_.error(f"http_{response.status}")
@@ -224,6 +265,7 @@ class NewsSpider(Spider):
     def on_error(self, failure: Failure) -> None:
         """Record a fetch that produced no response (timeout, DNS, refused, too big...)."""
         request = getattr(failure, "request", None)
+        self._done(request)
         name = failure.type.__name__ if failure.type else "error"
         kind = error_kind(name, failure.getErrorMessage())
         self.stats_.error(kind)

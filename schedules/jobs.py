@@ -137,10 +137,6 @@ def fire(spec: dict[str, Any], fire_time: datetime | None = None) -> FireResult:
     ctx = _context
     if ctx is None:
         return _skip(job, planned, "no scheduler context in this process")
-    if ctx.stopping.is_set():
-        return _skip(job, planned, "scheduler is stopping")
-    if not ctx.is_leader():
-        return _skip(job, planned, "this scheduler does not hold the leader lease")
     lock = ctx.site_lock(job.site)
     if job.kind == REVISIT:
         if not lock.acquire(blocking=False):
@@ -148,6 +144,11 @@ def fire(spec: dict[str, Any], fire_time: datetime | None = None) -> FireResult:
     else:
         lock.acquire()
     try:
+        # Checked after the (possibly long) wait for the lock: leadership may have moved.
+        if ctx.stopping.is_set():
+            return _skip(job, planned, "scheduler is stopping")
+        if not ctx.is_leader():
+            return _skip(job, planned, "this scheduler does not hold the leader lease")
         run_id = claim_fire(ctx.archive, job, planned)
         if run_id is None:
             return _skip(job, planned, "another scheduler already took this fire")

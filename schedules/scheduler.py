@@ -29,6 +29,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import inspect
+from sqlalchemy.exc import DBAPIError
 
 from schedules import jobs
 from schedules.jobs import JobContext, JobSpec
@@ -134,6 +135,17 @@ def sync_jobs(scheduler: Any, specs: Sequence[JobSpec]) -> SyncResult:
     return SyncResult(sorted(added), sorted(updated), removed, sorted(unchanged))
 
 
+def ensure_jobs_table(archive: Archive) -> None:
+    """Create the job store's table if missing; tolerate another scheduler creating it too."""
+    table = SQLAlchemyJobStore(engine=archive.engine, tablename=JOBS_TABLE).jobs_t
+    try:
+        table.create(archive.engine, checkfirst=True)
+    except DBAPIError:
+        # Two schedulers starting on a fresh PostgreSQL database race on CREATE TABLE.
+        if not inspect(archive.engine).has_table(JOBS_TABLE):
+            raise
+
+
 def make_scheduler(
     archive: Archive, *, misfire_grace_seconds: float = 600, max_workers: int = 16
 ) -> BlockingScheduler:
@@ -165,6 +177,7 @@ class SchedulerDaemon:
         misfire_grace_seconds: float = 600,
     ) -> None:
         self.archive = Archive(database_url)
+        ensure_jobs_table(self.archive)
         self.specs = list(specs)
         self.lease = LeaderLease(self.archive, seconds=lease_seconds)
         self.scheduler = make_scheduler(self.archive, misfire_grace_seconds=misfire_grace_seconds)

@@ -59,6 +59,18 @@ def test_a_scheduler_without_the_lease_fires_nothing(archive: Archive) -> None:
     assert _runs(archive) == []
 
 
+def test_a_fire_already_taken_by_another_scheduler_starts_no_crawl(archive: Archive) -> None:
+    job = JobSpec("ledger", CRAWL, 60, every_seconds=60)
+    taken = claim_fire(archive, job, FIRE)  # the other scheduler's row
+    set_job_context(JobContext(archive=archive, config_path=None, is_leader=lambda: True))
+    try:
+        result = fire(job.to_dict(), fire_time=FIRE)
+    finally:
+        set_job_context(None)
+    assert result.status == "skipped" and "already took" in result.detail
+    assert [(r.id, r.status) for r in _runs(archive)] == [(taken, "running")]
+
+
 @pytest.fixture
 def paused_scheduler(archive: Archive) -> Iterator[BackgroundScheduler]:
     scheduler = BackgroundScheduler(

@@ -316,8 +316,9 @@ def _open_output(output: str, binary: bool) -> Iterator[Any]:
     "--option",
     "options",
     multiple=True,
-    metavar="NAME=BOOL",
-    help="Override a trafilatura option, e.g. include_formatting=true (recorded in extractor_id).",
+    metavar="NAME=VALUE",
+    help="Override a trafilatura option, e.g. favor_recall=true or prune_xpath=//aside "
+    "(recorded in the extractor_id).",
 )
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.option("--batch-size", type=click.IntRange(1), hidden=True, help="Captures per commit.")

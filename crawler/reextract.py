@@ -14,6 +14,7 @@ extraction). A run with nothing pending changes nothing.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from array import array
 from collections.abc import Callable, Iterator, Sequence
@@ -47,6 +48,9 @@ ALLOWED_OPTIONS = frozenset(
         "deduplicate",
     }
 )
+# Options with a text value: prune_xpath drops page elements (e.g. a boilerplate box).
+STRING_OPTIONS = frozenset({"prune_xpath"})
+MAX_EXTRACTOR_ID = 100
 FIELDS = ("title", "date", "authors", "body")
 _CHUNK = 8  # captures per task: amortises pickling and scheduling over a few pages
 
@@ -125,29 +129,41 @@ class Report:
         return "\n".join(lines)
 
 
-def extractor_id_for(options: dict[str, bool] | None) -> str:
+def extractor_id_for(options: dict[str, Any] | None) -> str:
     """The extractor_id of the current extractor run with these trafilatura options."""
     from crawler.extraction import EXTRACTOR_ID, TRAFILATURA_OPTIONS
 
     changed = {k: v for k, v in sorted((options or {}).items()) if TRAFILATURA_OPTIONS.get(k) != v}
     if not changed:
         return EXTRACTOR_ID
-    return EXTRACTOR_ID + "+" + ",".join(f"{k}={str(v).lower()}" for k, v in changed.items())
+    spec = ",".join(
+        f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in changed.items()
+    )
+    full = f"{EXTRACTOR_ID}+{spec}"
+    if len(full) <= MAX_EXTRACTOR_ID:
+        return full
+    # extractions.extractor_id is VARCHAR(100): long option values are named by their hash.
+    return f"{EXTRACTOR_ID}+opts-{hashlib.sha1(spec.encode()).hexdigest()[:12]}"
 
 
-def parse_options(pairs: Sequence[str]) -> dict[str, bool]:
-    """`include_comments=true` pairs -> options; ValueError names the bad one."""
-    out: dict[str, bool] = {}
+def parse_options(pairs: Sequence[str]) -> dict[str, Any]:
+    """`include_comments=true` / `prune_xpath=//aside` pairs -> options; ValueError if bad."""
+    out: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         key = key.strip().replace("-", "_")
-        if key not in ALLOWED_OPTIONS:
-            raise ValueError(
-                f"unknown extraction option {key!r}: use {', '.join(sorted(ALLOWED_OPTIONS))}"
-            )
-        if not sep or value.strip().lower() not in ("true", "false", "1", "0", "yes", "no"):
-            raise ValueError(f"option {pair!r}: give a value, e.g. {key}=true")
-        out[key] = value.strip().lower() in ("true", "1", "yes")
+        if key not in ALLOWED_OPTIONS and key not in STRING_OPTIONS:
+            known = ", ".join(sorted(ALLOWED_OPTIONS | STRING_OPTIONS))
+            raise ValueError(f"unknown extraction option {key!r}: use one of {known}")
+        if not sep or not value.strip():
+            raise ValueError(f"option {pair!r}: give a value, e.g. {key}=...")
+        if key in STRING_OPTIONS:
+            out[key] = value.strip()
+            continue
+        flag = value.strip().lower()
+        if flag not in ("true", "false", "1", "0", "yes", "no"):
+            raise ValueError(f"option {pair!r}: {key} is true or false")
+        out[key] = flag in ("true", "1", "yes")
     return out
 
 
@@ -156,7 +172,7 @@ def parse_options(pairs: Sequence[str]) -> dict[str, bool]:
 _worker: dict[str, Any] = {}
 
 
-def _init_worker(warc_dir: str, options: dict[str, bool], extractor_id: str) -> None:
+def _init_worker(warc_dir: str, options: dict[str, Any], extractor_id: str) -> None:
     from crawler.extraction import TRAFILATURA_OPTIONS
     from storage.warc import WarcStore
 
@@ -290,7 +306,7 @@ def reextract(
     until: datetime | None = None,
     workers: int | None = None,
     dry_run: bool = False,
-    options: dict[str, bool] | None = None,
+    options: dict[str, Any] | None = None,
     batch_size: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Report:

@@ -52,9 +52,14 @@ class Built:
         authors: tuple[str, ...] = ("Ada Lovelace",),
         published: datetime | None = T0,
         language: str = "en",
+        html_text: str | None = None,
     ) -> int:
-        """Write the page to WARC, record capture + extraction; return the article id."""
-        body = page(title, text)
+        """Write the page to WARC, record capture + extraction; return the article id.
+
+        The page holds `html_text` when given (what a real extractor would find), while
+        the recorded extraction says `text` (what an older extractor made of it).
+        """
+        body = page(title, html_text if html_text is not None else text)
         written = self.warc.write_exchange(
             url=url,
             request_headers=[("User-Agent", "tests")],

@@ -64,6 +64,7 @@ def schedule() -> None:
     envvar=ENV_LEASE_SECONDS,
     show_default=True,
     callback=_seconds,
+    metavar="DURATION",
     help="Leader lease length; a standby takes over this long after the leader dies.",
 )
 @click.option(
@@ -71,6 +72,7 @@ def schedule() -> None:
     default="10m",
     show_default=True,
     callback=_seconds,
+    metavar="DURATION",
     help="How often each site's due revisits are crawled.",
 )
 @click.option(
@@ -78,6 +80,7 @@ def schedule() -> None:
     default="30s",
     show_default=True,
     callback=_seconds,
+    metavar="DURATION",
     help="On SIGTERM/SIGINT, how long a running crawl may finish before it is stopped.",
 )
 @click.option(
@@ -85,6 +88,7 @@ def schedule() -> None:
     default="10s",
     show_default=True,
     callback=_seconds,
+    metavar="DURATION",
     help="Between SIGTERM and SIGKILL when a crawl has to be stopped.",
 )
 @click.option(
@@ -92,6 +96,7 @@ def schedule() -> None:
     default="10m",
     show_default=True,
     callback=_seconds,
+    metavar="DURATION",
     help="A fire missed by less than this (daemon down, crawl overran) still runs, once.",
 )
 @pass_app
@@ -153,7 +158,11 @@ def _setup_logging() -> None:
 @schedule.command("list")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @click.option(
-    "--revisit-every", default="10m", callback=_seconds, help="As given to `schedule run`."
+    "--revisit-every",
+    default="10m",
+    callback=_seconds,
+    metavar="DURATION",
+    help="As given to `schedule run`.",
 )
 @pass_app
 def schedule_list(app: AppContext, fmt: str, revisit_every: float) -> None:
@@ -188,6 +197,11 @@ def _print_table(entries: list[Any], leader: str | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    if not entries:
+        click.echo("no scheduled jobs: no site in the config has a schedule or cron")
+        click.echo(f"leader: {leader or 'none (no scheduler running)'}")
+        return
+    now = datetime.now(UTC)
     table = Table("job", "schedule", "next fire (UTC)", "state", "last fire", "last result")
     for e in entries:
         last = "-"
@@ -197,7 +211,10 @@ def _print_table(entries: list[Any], leader: str | None) -> None:
             last = f"{e.last_status}: {stats.get('pages', 0)} pages, {new} new"
             if e.last_error:
                 last += f" ({e.last_error})"
-        table.add_row(e.job_id, e.schedule, _when(e.next_fire), e.state, _when(e.last_fire), last)
+        next_fire = _when(e.next_fire)
+        if e.next_fire is not None and e.next_fire < now:
+            next_fire += " (due)"  # runs when a scheduler next leads, within the misfire grace
+        table.add_row(e.job_id, e.schedule, next_fire, e.state, _when(e.last_fire), last)
     console = Console(width=160 if not sys.stdout.isatty() else None)
     console.print(table)
     console.print(f"leader: {leader or 'none (no scheduler running)'}")

@@ -175,3 +175,24 @@ def test_crawl_process_that_dies_without_recording_is_marked_failed(
     assert results and results[0].status == "failed"
     assert run.status == "failed" and run.finished_at is not None
     assert run.error == "crawl process killed by SIGKILL without recording its run"
+
+
+@pytest.mark.slow
+def test_revisit_fire_crawls_only_due_revisits_and_records_its_run(
+    archive: Archive, db_url: str, tmp_path: Path
+) -> None:
+    with demo_server() as server:
+        ledger = server.sites["ledger"]
+        starts = [ledger.category_url(c) for c in ledger.categories]
+        config = write_config(tmp_path, db_url, [site_toml("ledger", starts)])
+        set_job_context(JobContext(archive, str(config), is_leader=lambda: True))
+        try:
+            result = fire(JobSpec("ledger", REVISIT, 60, every_seconds=600).to_dict(), FIRE)
+        finally:
+            set_job_context(None)
+        category_paths = {c.split(server.url["ledger"], 1)[1] for c in starts}
+        fetched = {r.path for r in server.requests("ledger")}
+    (run,) = _runs(archive)
+    assert result.status == "ok", result.detail
+    assert (run.status, run.trigger, run.schedule_id) == ("ok", "revisit", "revisit:ledger")
+    assert not fetched & category_paths  # nothing is due yet, and categories are not crawled

@@ -300,7 +300,7 @@ def diff(
         raise QueryError(f"article {article['id']} has no versions")
     to_n = to_n if to_n is not None else versions[-1].n
     from_n = from_n if from_n is not None else max(1, to_n - 1)
-    for n in (from_n, to_n):
+    for n in (to_n, from_n):
         if n not in by_n:
             raise QueryError(f"article {article['id']} has versions 1..{versions[-1].n}, not {n}")
     old, new = by_n[from_n], by_n[to_n]

@@ -218,7 +218,8 @@ def run_crawl_process(
             start_new_session=True,
         )
     except OSError as exc:
-        return _finish(ctx, job, fire_time, run_id, started, None, f"cannot start crawl: {exc}")
+        failure = f"cannot start the crawl: {exc}"
+        return _finish(ctx, job, fire_time, run_id, started, None, None, failure)
     stop_reason, out = _supervise(ctx, job, proc, started)
     try:
         # Whatever the crawl left in its process group (extraction workers after a crash).
@@ -286,6 +287,7 @@ def _finish(
     started: float,
     returncode: int | None,
     stop_reason: str | None,
+    failure: str | None = None,
 ) -> FireResult:
     """Settle the row: ours to write when we stopped the crawl or it died without writing."""
     with ctx.archive.session() as s:
@@ -295,7 +297,7 @@ def _finish(
         if stop_reason is not None:
             values = {"status": "killed", "error": stop_reason}
         elif row.status == "running":
-            values = {"status": "failed", "error": _exit_description(returncode)}
+            values = {"status": "failed", "error": failure or _exit_description(returncode)}
         if values:
             values["finished_at"] = datetime.now(UTC)
             s.execute(

@@ -71,6 +71,19 @@ def test_a_fire_already_taken_by_another_scheduler_starts_no_crawl(archive: Arch
     assert [(r.id, r.status) for r in _runs(archive)] == [(taken, "running")]
 
 
+def test_a_crawl_that_cannot_start_is_recorded_as_failed(archive: Archive, tmp_path: Path) -> None:
+    ctx = JobContext(archive, None, is_leader=lambda: True, python=str(tmp_path / "no-python"))
+    set_job_context(ctx)
+    try:
+        result = fire(JobSpec("ledger", CRAWL, 60, every_seconds=60).to_dict(), fire_time=FIRE)
+    finally:
+        set_job_context(None)
+    (run,) = _runs(archive)
+    assert result.status == "failed" and run.status == "failed"
+    assert run.error is not None and run.error.startswith("cannot start the crawl:")
+    assert run.finished_at is not None
+
+
 @pytest.fixture
 def paused_scheduler(archive: Archive) -> Iterator[BackgroundScheduler]:
     scheduler = BackgroundScheduler(

@@ -189,6 +189,7 @@ class SchedulerDaemon:
             kill_grace=kill_grace,
         )
         self._leading = False
+        self._signal: str | None = None
         self._stop = threading.Event()
         self._started = threading.Event()
         self._supervisor = threading.Thread(
@@ -221,7 +222,8 @@ class SchedulerDaemon:
         self._stop.set()
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
-        log.info("received %s: stopping", signal.Signals(signum).name)
+        # No logging here: the supervisor thread reports it, outside the signal handler.
+        self._signal = signal.Signals(signum).name
         self.stop()
 
     def _supervise(self) -> None:
@@ -243,6 +245,7 @@ class SchedulerDaemon:
                 self._leading = False
                 self.scheduler.pause()
             self._stop.wait(interval)
+        log.info("%s: stopping", f"received {self._signal}" if self._signal else "asked")
         self._shut_down()
 
     def _take_over(self) -> None:

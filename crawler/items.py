@@ -25,3 +25,15 @@ class ArticlePage:
     capture: Future[CaptureRef]
     feed_date: datetime | None = None
     request: Any = None  # the Request, so a shared frontier can mark it done
+
+
+@dataclass
+class StoredPage:
+    """An article page captured by an earlier, interrupted crawl but never extracted.
+
+    The pipeline re-extracts it from its WARC record instead of fetching it again.
+    """
+
+    capture_id: int
+    url: str
+    site: str

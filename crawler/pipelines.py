@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -15,9 +16,10 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
 from crawler.extraction import ExtractionHints, extract
-from crawler.items import ArticlePage
+from crawler.items import ArticlePage, StoredPage
 from crawler.services import CrawlServices
 from crawler.services import from_settings as services_from_settings
+from crawler.writer import load_capture
 from storage.records import Extracted, Outcome
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,8 @@ class ArchivePipeline:
         return cls(services)
 
     async def process_item(self, item: Any) -> Any:
+        if isinstance(item, StoredPage):
+            return await self._recover(item)
         if not isinstance(item, ArticlePage):
             return item
         try:
@@ -78,16 +82,57 @@ class ArchivePipeline:
             extracted = await self._extract(item, ref.capture.fetched_at)
             if extracted is None:
                 stats.error("extraction_crashed")
-        item.body = b""  # the bytes are in WARC now; do not keep them alive
         try:
             result = await asyncio.wrap_future(self.services.writer.record(ref, extracted))
+            if (
+                result.outcome == Outcome.SKIPPED
+                and ref.is_revisit
+                and item.status == 200
+                and item.body
+                and _is_html(item.content_type)
+            ):
+                # Same bytes as a capture that never became an article (the process was
+                # killed between capture and extraction): extract them now.
+                extracted = await self._extract(item, ref.capture.fetched_at)
+                result = await asyncio.wrap_future(self.services.writer.record(ref, extracted))
         except Exception as exc:
             stats.error("archive_write")
             log.error("recording %s failed: %s", item.url, exc)
             return None
+        finally:
+            item.body = b""  # the bytes are in WARC now; do not keep them alive
         stats.add(_COUNTER[result.outcome])
         if extracted is not None and extracted.error and result.outcome == Outcome.SKIPPED:
             stats.error(f"page_{extracted.state.value}")
+        return None
+
+    async def _recover(self, item: StoredPage) -> None:
+        """Extract a page from its WARC record (captured, never extracted) and record it."""
+        stats = self.services.site_stats(item.site)
+        try:
+            ref = await asyncio.wrap_future(
+                self.services.writer.submit(lambda s: load_capture(s, item.capture_id))
+            )
+            stored = await asyncio.to_thread(
+                self.services.warc.read, ref.capture.warc_file, ref.capture.warc_offset
+            )
+            page = ArticlePage(
+                url=ref.capture.url,
+                final_url=ref.capture.final_url or ref.capture.url,
+                status=ref.capture.status,
+                body=stored.payload,
+                content_type=ref.capture.content_type,
+                fetched_at=ref.capture.fetched_at,
+                site=item.site,
+                capture=Future(),
+            )
+            extracted = await self._extract(page, ref.capture.fetched_at)
+            result = await asyncio.wrap_future(self.services.writer.record(ref, extracted))
+        except Exception as exc:
+            stats.error("recovery")
+            log.error("re-extracting stored capture %s failed: %s", item.capture_id, exc)
+            return None
+        stats.add(_COUNTER[result.outcome])
         return None
 
     async def _extract(self, item: ArticlePage, fetched_at: Any) -> Extracted | None:

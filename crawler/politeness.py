@@ -79,8 +79,8 @@ class PolitenessMiddleware:
         self.obey_robots = s.getbool("ROBOTSTXT_OBEY")
         self.user_agent = s.get("USER_AGENT") or ""
         self.hosts: dict[str, HostState] = {}
-        self.download_delay = s.getfloat("DOWNLOAD_DELAY")
-        self.slot_settings: dict[str, Any] = s.getdict("DOWNLOAD_SLOTS")
+        self.host_interval = s.getfloat("NEWSARCHIVE_HOST_INTERVAL")
+        self.slot_intervals: dict[str, float] = s.getdict("NEWSARCHIVE_SLOT_INTERVALS")
         frontier = s.get("NEWSARCHIVE_FRONTIER")
         self.limiter = None
         if frontier:
@@ -160,7 +160,8 @@ class PolitenessMiddleware:
                 state.crawl_delay = delay
                 if delay:
                     log.info("%s: robots.txt Crawl-delay %.1fs", key, delay)
-                    self._apply_min_delay(key, delay)
+                    if self.limiter is None:  # else the shared limiter spaces requests
+                        self._apply_min_delay(key, delay)
         if state.crawl_delay or state.paused_until > monotonic():
             request.meta["autothrottle_dont_adjust_delay"] = True
         if state.paused_until > monotonic():
@@ -169,8 +170,7 @@ class PolitenessMiddleware:
             # Several workers share one host: book a send time in Redis, so that together
             # they keep the host's interval (site delay or Crawl-delay), not N times its rate.
             interval = max(
-                float(self.slot_settings.get(key, {}).get("delay", self.download_delay)),
-                state.crawl_delay or 0.0,
+                float(self.slot_intervals.get(key, self.host_interval)), state.crawl_delay or 0.0
             )
             wait = self.limiter.reserve(key, interval)
             if wait > 0:
@@ -198,7 +198,7 @@ class PolitenessMiddleware:
             )
             self._pause(key, self.max_retry_after)
             log.warning(state.gave_up)
-            return response
+            raise HostPaused(state.gave_up)  # recorded as "retry_after"; the 429 is in WARC
         retries = int(request.meta.get(RETRIES_META, 0))
         self._pause(key, wait)
         if retries >= self.max_retries:

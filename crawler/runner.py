@@ -166,6 +166,16 @@ def run_crawl(
         settings["DOWNLOAD_SLOTS"] = slots
     if config.archive.frontier:
         settings.update(frontier_settings(config.archive.frontier))
+        # Spacing per host is the shared Redis limiter's job: a local delay on top of it
+        # would only bunch requests up after their booked time.
+        settings["NEWSARCHIVE_HOST_INTERVAL"] = settings["DOWNLOAD_DELAY"]
+        settings["NEWSARCHIVE_SLOT_INTERVALS"] = {
+            k: v.get("delay", 0.0) for k, v in settings.get("DOWNLOAD_SLOTS", {}).items()
+        }
+        settings["DOWNLOAD_DELAY"] = 0
+        settings["RANDOMIZE_DOWNLOAD_DELAY"] = False
+        for slot in settings.get("DOWNLOAD_SLOTS", {}).values():
+            slot.pop("delay", None)
     settings["LOG_INSTALL_ROOT_HANDLER"] = False
     process = CrawlerProcess(settings)
     reasons: dict[str, str] = {}

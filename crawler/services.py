@@ -38,6 +38,7 @@ class SiteStats:
     captures: int = 0
     revisits_due: int = 0
     incremental_stops: int = 0
+    recovered: int = 0
     errors: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -65,6 +66,7 @@ class SiteStats:
                 },
                 "revisits_due": self.revisits_due,
                 "incremental_stops": self.incremental_stops,
+                "recovered_from_warc": self.recovered,
                 "errors": dict(sorted(self.errors.items())),
             }
 

@@ -6,12 +6,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from storage import urls
 from storage.db import insert_for
-from storage.models import Article, ArticleUrl, UrlState
+from storage.models import Article, ArticleUrl, Capture, Extraction, UrlState
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +24,9 @@ class UrlInfo:
     last_modified: str | None = None
     payload_digest: str | None = None
     consecutive_errors: int = 0
+    # A capture of this URL that never got an extraction (the crawl was killed in between):
+    # re-extract it from WARC instead of fetching the page again.
+    pending_capture_id: int | None = None
 
 
 def lookup(session: Session, wanted: Sequence[str]) -> dict[str, UrlInfo]:
@@ -45,6 +48,20 @@ def lookup(session: Session, wanted: Sequence[str]) -> dict[str, UrlInfo]:
     for chunk in _chunks(keys, 500):
         for row in session.scalars(select(UrlState).where(UrlState.url.in_(chunk))):
             states[row.url] = row
+    unknown = [u for u in keys if u not in known]
+    pending: dict[str, int] = {}
+    for chunk in _chunks(unknown, 500):
+        rows = session.execute(
+            select(Capture.url, Capture.id).where(
+                Capture.url.in_(chunk),
+                Capture.page_kind == "article",
+                Capture.record_kind == "response",
+                Capture.status == 200,
+                ~exists().where(Extraction.capture_id == Capture.id),
+            )
+        ).all()
+        for url, capture_id in rows:
+            pending[url] = max(capture_id, pending.get(url, 0))
     out: dict[str, UrlInfo] = {}
     for u in wanted:
         st = states.get(u) or states.get(canon[u])
@@ -55,6 +72,7 @@ def lookup(session: Session, wanted: Sequence[str]) -> dict[str, UrlInfo]:
             last_modified=st.last_modified if st else None,
             payload_digest=st.last_payload_digest if st else None,
             consecutive_errors=st.consecutive_errors if st else 0,
+            pending_capture_id=pending.get(u) or pending.get(canon[u]),
         )
     return out
 

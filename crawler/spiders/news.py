@@ -20,7 +20,7 @@ from twisted.python.failure import Failure
 from crawler.config import SiteConfig
 from crawler.discovery import discover
 from crawler.feeds import parse_feed_or_sitemap
-from crawler.items import ArticlePage
+from crawler.items import ArticlePage, StoredPage
 from crawler.middlewares import KIND_META
 from crawler.services import CrawlServices
 from storage import urls
@@ -55,13 +55,14 @@ class NewsSpider(Spider):
         self.incremental = incremental
         self.revisits = revisits
         self.categories = categories
+        self.shared_frontier = bool(services.config.archive.frontier)
         # Scrapy's offsite filter knows hosts only; our own check also honours host:port.
         self.allowed_domains = sorted({d.split(":")[0] for d in site.allowed_domains})
         self._allowed_entries = list(site.allowed_domains)
         self.stats_ = services.site_stats(site.key)
         self._seen_articles: set[str] = set()
 
-    async def start(self) -> AsyncIterator[Request]:
+    async def start(self) -> AsyncIterator[Request | StoredPage]:
         """Category pages first, then feeds, sitemaps and due revisits."""
         frontier = self.services.frontiers.get(self.name)
         if frontier is not None and not frontier.claim_seed(self.site.time_limit_seconds):
@@ -132,7 +133,7 @@ class NewsSpider(Spider):
         if frontier is not None:
             frontier.done(request)
 
-    async def parse_category(self, response: Response) -> AsyncIterator[Request]:
+    async def parse_category(self, response: Response) -> AsyncIterator[Request | StoredPage]:
         """Discover article links and the next page; stop early when nothing is new."""
         try:
             async for req in self._parse_category(response):
@@ -140,7 +141,7 @@ class NewsSpider(Spider):
         finally:
             self._done(response.request)
 
-    async def _parse_category(self, response: Response) -> AsyncIterator[Request]:
+    async def _parse_category(self, response: Response) -> AsyncIterator[Request | StoredPage]:
         self.stats_.add("pages")
         if response.status == 304:
             self.stats_.add("incremental_stops")
@@ -158,7 +159,9 @@ class NewsSpider(Spider):
         for req in requests:
             yield req
         page = int(response.meta.get(PAGE_META, 1))
-        all_known = bool(found.article_links) and not any(r.meta["na_new"] for r in requests)
+        all_known = bool(found.article_links) and not any(
+            isinstance(r, StoredPage) or r.meta["na_new"] for r in requests
+        )
         if self.incremental and all_known:
             self.stats_.add("incremental_stops")
             return
@@ -171,8 +174,12 @@ class NewsSpider(Spider):
         *,
         revisit: bool = False,
         feed_dates: dict[str, datetime] | None = None,
-    ) -> list[Request]:
-        """Requests for article links: canonical URL, conditional headers when known."""
+    ) -> list[Request | StoredPage]:
+        """Requests for article links: canonical URL, conditional headers when known.
+
+        A link captured by an interrupted crawl but never extracted becomes a StoredPage:
+        the pipeline extracts it from WARC, nothing is fetched again.
+        """
         wanted: list[str] = []
         for link in links:
             if not self._allowed(link):
@@ -185,9 +192,13 @@ class NewsSpider(Spider):
         if not wanted:
             return []
         info = await asyncio.wrap_future(self.services.lookup(wanted))
-        out = []
+        out: list[Request | StoredPage] = []
         for url in wanted:
             known = info.get(url) or UrlInfo(url)
+            if not known.known_article and known.pending_capture_id and not revisit:
+                self.stats_.add("recovered")
+                out.append(StoredPage(known.pending_capture_id, url, self.site_key))
+                continue
             headers = {}
             if known.known_article and known.etag:
                 headers["If-None-Match"] = known.etag
@@ -207,7 +218,11 @@ class NewsSpider(Spider):
                     errback=self.on_error,
                     headers=headers,
                     meta=meta,
-                    dont_filter=revisit,
+                    # This spider already asks for each article once per run. Alone, it
+                    # skips the dupefilter, so a redirect loop back to an article shows up
+                    # as "max redirections" instead of vanishing; on a shared frontier the
+                    # dupefilter is what keeps workers from fetching an article twice.
+                    dont_filter=revisit or not self.shared_frontier,
                 )
             )
         return out
@@ -236,7 +251,7 @@ class NewsSpider(Spider):
             request=response.request,
         )
 
-    async def parse_feed(self, response: Response) -> AsyncIterator[Request]:
+    async def parse_feed(self, response: Response) -> AsyncIterator[Request | StoredPage]:
         """RSS/Atom feeds and (news) sitemaps: their links join the article frontier."""
         try:
             async for req in self._parse_feed(response):
@@ -244,7 +259,7 @@ class NewsSpider(Spider):
         finally:
             self._done(response.request)
 
-    async def _parse_feed(self, response: Response) -> AsyncIterator[Request]:
+    async def _parse_feed(self, response: Response) -> AsyncIterator[Request | StoredPage]:
         self.stats_.add("pages")
         if response.status >= 400:
             self.stats_.error(f"http_{response.status}")

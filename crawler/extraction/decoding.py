@@ -47,8 +47,20 @@ def _detected(data: bytes) -> str | None:
     sample = data if len(data) < 20_000 else data[:10_000] + data[-10_000:]
     # Only encodings web pages actually use: unrestricted detection picks DOS code pages
     # (cp850, cp437) for Latin-1 text.
-    best = from_bytes(sample, cp_isolation=list(_WEB_ENCODINGS)).best()
-    return resolve_encoding(best.encoding) if best is not None else None
+    matches = from_bytes(sample, cp_isolation=list(_WEB_ENCODINGS))
+    best = matches.best()
+    if best is None:
+        return None
+    # Latin code pages often tie (cp1250/cp1252/cp1257 decode Western text equally "well");
+    # on a tie, the web's default single-byte charset wins (WHATWG: windows-1252).
+    for match in matches:
+        if (
+            match.encoding == "cp1252"
+            and match.percent_chaos <= best.percent_chaos + 0.5
+            and match.percent_coherence >= best.percent_coherence - 5.0
+        ):
+            return "cp1252"
+    return resolve_encoding(best.encoding)
 
 
 def decode_html(body: bytes | str, content_type: str | None = None) -> tuple[str, str]:

@@ -205,7 +205,8 @@ def run_crawl(
         ticker.start()
     error: str | None = None
     try:
-        process.start(install_signal_handlers=True)
+        _install_stop_handlers(process)
+        process.start(install_signal_handlers=False)
     except Exception as exc:  # a crash of the crawl machinery itself: record it
         error = f"{type(exc).__name__}: {exc}"
         log.exception("crawl failed")
@@ -234,6 +235,55 @@ def run_crawl(
             summaries.append(RunSummary(site.key, run_ids[site.key], status, stats, reason))
     archive.close()
     return summaries
+
+
+STOPPING_MESSAGE = "crawl stopping: request not sent"
+
+
+def _install_stop_handlers(process: Any) -> None:
+    """SIGTERM/SIGINT: finish what is on the wire and in the pipeline, send nothing new.
+
+    Scrapy's own graceful stop still downloads every request already queued in its
+    downloader slots (up to CONCURRENT_REQUESTS); an archive being stopped should not.
+    Those requests fail with STOPPING_MESSAGE (on a shared frontier they stay in-flight
+    and another worker takes them over). A second signal stops at once.
+    """
+    import signal
+
+    from scrapy.exceptions import IgnoreRequest
+    from twisted.internet import reactor as _reactor
+    from twisted.python.failure import Failure
+
+    reactor: Any = _reactor
+
+    state = {"signals": 0}
+
+    def graceful() -> None:
+        for crawler in list(process.crawlers):
+            engine = crawler.engine
+            downloader = getattr(engine, "downloader", None)
+            for slot in list(getattr(downloader, "slots", {}).values()):
+                while slot.queue:
+                    _request, deferred = slot.queue.popleft()
+                    deferred.errback(Failure(IgnoreRequest(STOPPING_MESSAGE)))  # type: ignore[no-untyped-call]
+        process.stop()
+
+    def force() -> None:
+        if reactor.running:
+            reactor.stop()
+
+    def handler(signum: int, _frame: Any) -> None:
+        state["signals"] += 1
+        name = signal.Signals(signum).name
+        if state["signals"] == 1:
+            log.warning("%s: stopping after the pages in flight (again to stop at once)", name)
+            reactor.callFromThread(graceful)
+        else:
+            log.warning("%s again: stopping now", name)
+            reactor.callFromThread(force)
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
 
 
 def frontier_settings(redis_url: str) -> dict[str, Any]:

@@ -280,8 +280,10 @@ class NewsSpider(Spider):
     def on_error(self, failure: Failure) -> None:
         """Record a fetch that produced no response (timeout, DNS, refused, too big...)."""
         request = getattr(failure, "request", None)
-        self._done(request)
         name = failure.type.__name__ if failure.type else "error"
+        if "crawl stopping" in failure.getErrorMessage():
+            return  # never sent: the next run (or another worker) fetches it
+        self._done(request)
         kind = error_kind(name, failure.getErrorMessage())
         self.stats_.error(kind)
         if request is not None and kind not in ("robots", "offsite"):

@@ -132,19 +132,22 @@ def build_ops(count: int, sentences: list[str], seed: int = 1) -> list[Op]:
     return ops
 
 
-def run_once(url: str, ops: Sequence[Op], batch: int) -> tuple[float, Counter[str]]:
-    """Record every op into the (empty) archive at ``url``, ``batch`` per transaction."""
+def run_once(url: str, ops: Sequence[Op], batch: int) -> tuple[float, float, Counter[str]]:
+    """Record every op into the (empty) archive at ``url``, ``batch`` per transaction.
+
+    Returns wall seconds, this process's CPU seconds (not the PostgreSQL server's), outcomes.
+    """
     outcomes: Counter[str] = Counter()
     with Archive(url) as archive:
         with archive.session() as s:
             ensure_site(s, SITE, "Bench")
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for first in range(0, len(ops), batch):
             with archive.session() as s:
                 for op in ops[first : first + batch]:
                     outcomes[record(s, op.capture, op.extracted).outcome.value] += 1
-        elapsed = time.perf_counter() - start
-    return elapsed, outcomes
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return elapsed, cpu, outcomes
 
 
 def _pg_reset(url: str) -> None:
@@ -161,11 +164,14 @@ def _pg_reset(url: str) -> None:
     eng.dispose()
 
 
-def bench_postgres(ops: Sequence[Op], batches: Sequence[int]) -> tuple[dict[int, float], str]:
-    """captures/s per batch size in a temporary PostgreSQL database; and the server version."""
+def bench_postgres(
+    ops: Sequence[Op], batches: Sequence[int]
+) -> tuple[dict[int, tuple[float, float]], str]:
+    """(captures/s, CPU ms per capture) per batch size in a temporary PostgreSQL database;
+    and the server version."""
     name = f"na_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    rates: dict[int, float] = {}
+    rates: dict[int, tuple[float, float]] = {}
     try:
         with admin.connect() as conn:
             server = str(conn.scalar(text("SHOW server_version")))
@@ -175,9 +181,11 @@ def bench_postgres(ops: Sequence[Op], batches: Sequence[int]) -> tuple[dict[int,
             for batch in batches:
                 Archive(url).close()  # migrate once, then empty
                 _pg_reset(url)
-                seconds, outcomes = run_once(url, ops, batch)
-                rates[batch] = len(ops) / seconds
-                print(f"postgresql batch {batch}: {rates[batch]:.0f} captures/s {dict(outcomes)}")
+                seconds, cpu, outcomes = run_once(url, ops, batch)
+                rates[batch] = (len(ops) / seconds, 1000 * cpu / len(ops))
+                print(
+                    f"postgresql batch {batch}: {rates[batch][0]:.0f} captures/s {dict(outcomes)}"
+                )
         finally:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -188,16 +196,17 @@ def bench_postgres(ops: Sequence[Op], batches: Sequence[int]) -> tuple[dict[int,
 
 def bench_sqlite(
     ops: Sequence[Op], batches: Sequence[int]
-) -> tuple[dict[int, float], Counter[str]]:
-    """captures/s per batch size into a fresh SQLite file each; and the outcomes seen."""
-    rates: dict[int, float] = {}
+) -> tuple[dict[int, tuple[float, float]], Counter[str]]:
+    """(captures/s, CPU ms per capture) per batch size into a fresh SQLite file each; and the
+    outcomes seen."""
+    rates: dict[int, tuple[float, float]] = {}
     outcomes: Counter[str] = Counter()
     for batch in batches:
         with tempfile.TemporaryDirectory() as tmp:
             url = f"sqlite:///{Path(tmp) / 'archive.db'}"
-            seconds, outcomes = run_once(url, ops, batch)
-        rates[batch] = len(ops) / seconds
-        print(f"sqlite batch {batch}: {rates[batch]:.0f} captures/s {dict(outcomes)}")
+            seconds, cpu, outcomes = run_once(url, ops, batch)
+        rates[batch] = (len(ops) / seconds, 1000 * cpu / len(ops))
+        print(f"sqlite batch {batch}: {rates[batch][0]:.0f} captures/s {dict(outcomes)}")
     return rates, outcomes
 
 
@@ -212,17 +221,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     count = 300 if args.quick else args.captures
     batches = [int(b) for b in args.batches.split(",")]
 
+    load = os.getloadavg()
     sentences = load_sentences()
     ops = build_ops(count, sentences)
     words = sum(len((op.extracted.text or "").split()) for op in ops) / len(ops)
     mix = Counter(op.kind for op in ops)
     sqlite_rates, outcomes = bench_sqlite(ops, batches)
-    pg_rates: dict[int, float] = {}
+    pg_rates: dict[int, tuple[float, float]] = {}
     pg_note = "skipped (--no-postgres)"
     if not args.no_postgres:
         try:
             pg_rates, server = bench_postgres(ops, batches)
-            pg_note = f"PostgreSQL {server} on 127.0.0.1 (local socket over TCP loopback)"
+            pg_note = f"PostgreSQL {server} on 127.0.0.1 over TCP loopback"
         except Exception as exc:  # no server here: report SQLite alone, say why
             pg_note = f"unavailable: {type(exc).__name__}: {str(exc).splitlines()[0]}"
             print(f"postgresql {pg_note}")
@@ -234,7 +244,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         f" --captures {count} --batches {args.batches}`.",
         "",
         f"- machine: {os.cpu_count()} cores (`os.cpu_count()`), {platform.machine()},"
-        " shared with other engineers' work while this ran",
+        " shared with other engineers' builds and tests while this ran (load average"
+        f" {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} at start)",
         f"- Python {platform.python_version()}, SQLAlchemy {version('sqlalchemy')},"
         f" SQLite {sqlite3.sqlite_version} (WAL, synchronous=NORMAL),"
         f" psycopg {version('psycopg')}",
@@ -247,18 +258,25 @@ def main(argv: Sequence[str] | None = None) -> None:
         " article lookup, versions, diff size on edits, simhash clustering); fresh database"
         " per row",
         "",
-        "| records per transaction | SQLite captures/s | PostgreSQL captures/s |",
-        "| ---: | ---: | ---: |",
+        "| records per transaction | SQLite captures/s | SQLite CPU ms/capture |"
+        " PostgreSQL captures/s | PostgreSQL client CPU ms/capture |",
+        "| ---: | ---: | ---: | ---: | ---: |",
     ]
     for batch in batches:
-        pg = f"{pg_rates[batch]:.0f}" if batch in pg_rates else "n/a"
-        lines.append(f"| {batch} | {sqlite_rates[batch]:.0f} | {pg} |")
+        sq = sqlite_rates[batch]
+        pg = pg_rates.get(batch)
+        pg_cells = f"{pg[0]:.0f} | {pg[1]:.1f}" if pg else "n/a | n/a"
+        lines.append(f"| {batch} | {sq[0]:.0f} | {sq[1]:.1f} | {pg_cells} |")
     lines += [
         "",
-        "A crawl writes through one archive writer thread that commits up to 64 jobs per",
-        "transaction (crawler/writer.py), so the batch-10 and batch-100 rows bound what the",
-        "database side can absorb; the crawl benchmark (crawl.md) shows extraction, not",
-        "recording, is what limits a crawl on this machine.",
+        "CPU ms/capture is this benchmark process's own CPU time (time.process_time) over"
+        " the timed loop: steadier than captures/s on a shared machine. captures/s x CPU"
+        " ms/capture near 1000 means record() was CPU-bound in Python; well below means it"
+        " waited (on fsync, on the PostgreSQL server, or on other work for the CPU).",
+        "",
+        "A crawl records through one archive writer thread that commits up to 64 jobs per"
+        " transaction (crawler/writer.py): the batch-10 and batch-100 rows bound what that"
+        " thread can absorb, and its CPU competes with the extraction workers (see crawl.md).",
         "",
     ]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,6 @@ from sqlalchemy import (
     Float,
     Integer,
     Select,
-    and_,
     column,
     exists,
     func,
@@ -174,8 +173,11 @@ def search(
     if offset < 0:
         raise QueryError(f"offset must be 0 or more, not {offset}")
     filters = filters or Filters()
-    stmt = _postgres(query, sort) if _dialect(session) == "postgresql" else _sqlite(query, sort)
-    stmt = stmt.where(*filter_clauses(session, filters)).limit(limit).offset(offset)
+    where = filter_clauses(session, filters)
+    if _dialect(session) == "postgresql":
+        stmt = _postgres(query, sort, where, limit, offset)
+    else:
+        stmt = _sqlite(query, sort).where(*where).limit(limit).offset(offset)
     try:
         rows = session.execute(stmt).all()
     except (OperationalError, ProgrammingError) as exc:
@@ -205,9 +207,7 @@ def _order(sort: Sort, score: ColumnElement[Any]) -> list[Any]:
 
 def _sqlite(query: str, sort: Sort) -> Select[Any]:
     score: ColumnElement[float] = (-literal_column(_BM25, Float)).label("score")
-    snippet: ColumnElement[str] = literal_column(
-        "snippet(articles_fts, 1, '[', ']', '…', 16)"
-    ).label("snippet")
+    snippet: ColumnElement[str] = literal_column(_SNIPPET).label("snippet")
     return (
         select(*_columns(), score, snippet)
         .select_from(Article)
@@ -217,12 +217,22 @@ def _sqlite(query: str, sort: Sort) -> Select[Any]:
     )
 
 
-def _postgres(query: str, sort: Sort) -> Select[Any]:
+def _postgres(
+    query: str, sort: Sort, where: list[ColumnElement[bool]], limit: int, offset: int
+) -> Select[Any]:
     parse_query(query)  # same validation and messages as on SQLite
     tsq = func.websearch_to_tsquery(literal_column("'simple'"), query)
     vector: ColumnElement[Any] = literal_column("articles.search_vector")
     score = func.ts_rank(vector, tsq).label("score")
-    # ts_headline runs only on the page of hits returned, not on every match.
+    page = (
+        select(Article.id.label("id"), score)
+        .where(vector.op("@@")(tsq), *where)
+        .order_by(*_order(sort, score))
+        .limit(limit)
+        .offset(offset)
+        .subquery("page")
+    )
+    # ts_headline re-parses the text, so it runs on the page of hits only, not every match.
     snippet = func.ts_headline(
         literal_column("'simple'"),
         func.coalesce(Article.text, ""),
@@ -230,9 +240,9 @@ def _postgres(query: str, sort: Sort) -> Select[Any]:
         "StartSel=[, StopSel=], MaxWords=24, MinWords=8, MaxFragments=1",
     ).label("snippet")
     return (
-        select(*_columns(), score, snippet)
-        .where(and_(vector.op("@@")(tsq)))
-        .order_by(*_order(sort, score))
+        select(*_columns(), page.c.score, snippet)
+        .join(page, page.c.id == Article.id)
+        .order_by(*_order(sort, page.c.score))
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -25,8 +26,14 @@ pytestmark = pytest.mark.slow
 
 
 def _config(
-    directory: Path, db_url: str, site: DemoSite, server: DemoServer, key: str, *,
-    frontier: str | None, delay: float = 0.0,
+    directory: Path,
+    db_url: str,
+    site: DemoSite,
+    server: DemoServer,
+    key: str,
+    *,
+    frontier: str | None,
+    delay: float = 0.0,
 ) -> Path:
     starts = ", ".join(f'"{site.category_url(c)}"' for c in site.categories)
     text = f"""
@@ -62,8 +69,14 @@ def shop(tmp_path: Path) -> Iterator[tuple[DemoSite, DemoServer]]:
 def _workers(config: Path, key: str, n: int) -> list[subprocess.Popen[str]]:
     cmd = [sys.executable, "-m", "crawler", "--config", str(config), "crawl", key, "--worker"]
     return [
-        subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        subprocess.Popen(
+            cmd,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         for _ in range(n)
     ]
 
@@ -85,7 +98,7 @@ def test_three_workers_fetch_each_article_once_and_match_one_worker(
     config = _config(tmp_path, pg_database, site, server, key, frontier=redis_url)
     procs = _workers(config, key, 3)
     outs = [p.communicate(timeout=240) for p in procs]
-    for p, (out, err) in zip(procs, outs, strict=True):
+    for p, (_out, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err[-3000:]
     article_paths = {a.path for a in site.articles()}
     fetched = Counter(r.path for r in server.requests() if r.path in article_paths)
@@ -97,8 +110,11 @@ def test_three_workers_fetch_each_article_once_and_match_one_worker(
 
     # One worker, no frontier, its own SQLite archive: the same articles, titles, versions.
     single_db = f"sqlite:///{tmp_path / 'single.db'}"
-    run_cli("crawl", key, config=_config(tmp_path / "single", single_db, site, server, key,
-                                         frontier=None))
+    run_cli(
+        "crawl",
+        key,
+        config=_config(tmp_path / "single", single_db, site, server, key, frontier=None),
+    )
     assert _archive_view(single_db) == shared
     with Archive(pg_database) as archive, archive.session() as s:
         assert s.scalar(select(func.count()).select_from(Version)) == len(shared)
@@ -138,5 +154,5 @@ def test_killing_one_worker_loses_nothing(
             assert store.read(cap.warc_file, cap.warc_offset).status == cap.status
     # The shared per-host interval held across workers (some slack for timer jitter).
     times = sorted(r.time for r in server.requests() if not r.path.startswith("/robots"))
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert min(gaps) >= 0.15 * 0.8, f"requests closer than the host interval: {min(gaps):.3f}s"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from alembic import context
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from storage.db import make_engine
 from storage.models import Base, UTCDateTime
@@ -61,6 +61,10 @@ def run_migrations_online() -> None:
             render_item=render_item,
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Several workers may start on a fresh database at once: one migrates,
+                # the others wait here and then find nothing left to do.
+                connection.execute(text("SELECT pg_advisory_xact_lock(726173)"))
             context.run_migrations()
         connection.commit()
 

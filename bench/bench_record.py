@@ -255,8 +255,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         " from the article-extraction benchmark's ground truth",
         f"- outcomes recorded: {', '.join(f'{k} {v}' for k, v in sorted(outcomes.items()))}",
         "- timed: the record() calls and commits only (captures and extractions rows,"
-        " article lookup, versions, diff size on edits, simhash clustering); fresh database"
-        " per row",
+        " article lookup, versions, diff size on edits, simhash clustering); a fresh database"
+        " for each batch size",
         "",
         "| records per transaction | SQLite captures/s | SQLite CPU ms/capture |"
         " PostgreSQL captures/s | PostgreSQL client CPU ms/capture |",

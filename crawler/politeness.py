@@ -90,7 +90,14 @@ class PolitenessMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PolitenessMiddleware:
-        return cls(crawler)
+        from scrapy import signals
+
+        mw = cls(crawler)
+        # response_downloaded fires before the download slot sends its next request, so a
+        # pause set here holds for the very next request to the host; process_response
+        # runs later, after other requests may already have gone out.
+        crawler.signals.connect(mw._on_downloaded, signal=signals.response_downloaded)
+        return mw
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -144,6 +151,15 @@ class PolitenessMiddleware:
             slot.lastseen = max(slot.lastseen, state.paused_until - slot.delay)
         log.info("pausing %s for %.1fs", key, seconds)
 
+    def _drop_queued(self, key: str, reason: str) -> None:
+        """Fail the requests already waiting in the host's download slot: never send them."""
+        from twisted.python.failure import Failure
+
+        slot = self._slot(key)
+        while slot is not None and slot.queue:
+            _request, deferred = slot.queue.popleft()
+            deferred.errback(Failure(HostPaused(reason)))  # type: ignore[no-untyped-call]
+
     # -- Scrapy hooks -------------------------------------------------------------------------
 
     async def process_request(self, request: Request, spider: Spider | None = None) -> None:
@@ -178,6 +194,30 @@ class PolitenessMiddleware:
 
                 await asyncio.sleep(wait)
 
+    def _on_downloaded(self, response: Response, request: Request, spider: Any = None) -> None:
+        if response.status not in PAUSE_STATUSES:
+            return
+        key = request.meta.get(SLOT_META) or host_of(response.url)
+        state = self.hosts.setdefault(key, HostState())
+        state.failures += 1
+        retries = int(request.meta.get(RETRIES_META, 0))
+        wait = parse_retry_after(response.headers.get(b"Retry-After"))
+        if wait is None:
+            # Grows with the host's failures in a row and with this URL's own retries (other
+            # pages of the host may be fine while this one keeps failing).
+            exponent = max(state.failures - 1, retries)
+            wait = min(self.backoff_base * 2**exponent, self.backoff_max)
+        if wait > self.max_retry_after:
+            state.gave_up = (
+                f"Retry-After {wait:.0f}s from {key} exceeds max_retry_after "
+                f"{self.max_retry_after:.0f}s: host skipped for this run"
+            )
+            self._pause(key, self.max_retry_after)
+            self._drop_queued(key, state.gave_up)
+            log.warning(state.gave_up)
+        else:
+            self._pause(key, wait)
+
     def process_response(
         self, request: Request, response: Response, spider: Spider | None = None
     ) -> Request | Response:
@@ -187,20 +227,9 @@ class PolitenessMiddleware:
             if response.status < 500:
                 state.failures = 0
             return response
-        state.failures += 1
-        wait = parse_retry_after(response.headers.get(b"Retry-After"))
-        if wait is None:
-            wait = min(self.backoff_base * 2 ** (state.failures - 1), self.backoff_max)
-        if wait > self.max_retry_after:
-            state.gave_up = (
-                f"Retry-After {wait:.0f}s from {key} exceeds max_retry_after "
-                f"{self.max_retry_after:.0f}s: host skipped for this run"
-            )
-            self._pause(key, self.max_retry_after)
-            log.warning(state.gave_up)
+        if state.gave_up:
             raise HostPaused(state.gave_up)  # recorded as "retry_after"; the 429 is in WARC
         retries = int(request.meta.get(RETRIES_META, 0))
-        self._pause(key, wait)
         if retries >= self.max_retries:
             return response
         retry = request.replace(dont_filter=True)

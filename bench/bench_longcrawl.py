@@ -274,6 +274,70 @@ def run_long_crawl(site: DemoSite, workdir: Path, *, timeout: float) -> LongCraw
     return result
 
 
+# -- where memory goes: an in-process crawl under tracemalloc --------------------------------
+
+# Runs in a child process (Twisted's reactor starts once per process): the crawl of CONFIG
+# under tracemalloc, a snapshot when the stats pass WARMUP pages and one at FINAL pages,
+# taken from run_crawl's on_progress hook (its ticker thread), then the top growth printed.
+TRACE_HEADING = "## Allocation growth in the crawl process"
+TRACE_CHILD = """
+import gc, os, sys, tracemalloc
+from crawler.config import load_config
+from crawler.runner import run_crawl
+config, warmup, final = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+tracemalloc.start(8)
+snaps = {}
+def hook(stats):
+    pages = sum(s.pages for s in stats.values())
+    for name, at in (("warm", warmup), ("final", final)):
+        if name not in snaps and pages >= at:
+            gc.collect()
+            snaps[name] = (pages, tracemalloc.take_snapshot(), len(gc.get_objects()))
+run_crawl(load_config(config), incremental=False, on_progress=hook)
+(p0, s0, o0), (p1, s1, o1) = snaps["warm"], snaps["final"]
+def short(path):
+    for cut in ("site-packages/", "lib/python3.11/", os.getcwd() + "/"):
+        path = path.rsplit(cut, 1)[-1]
+    return path
+filters = [tracemalloc.Filter(False, tracemalloc.__file__)]
+s0, s1 = s0.filter_traces(filters), s1.filter_traces(filters)
+total = sum(t.size for t in s1.traces) - sum(t.size for t in s0.traces)
+print(f"TRACE pages {p0} -> {p1}: traced {total / 2**20:+.1f} MB, gc objects {o1 - o0:+d}")
+for stat in s1.compare_to(s0, "traceback")[:12]:
+    frames = " <- ".join(f"{short(f.filename)}:{f.lineno}"
+                         for f in list(stat.traceback)[:4])
+    print(f"TRACE {stat.size_diff / 1024:+.0f} KiB {stat.count_diff:+d} blocks: {frames}")
+"""
+
+
+def traced_crawl(site: DemoSite, workdir: Path, warmup: int) -> list[str]:
+    """Crawl the site in a child under tracemalloc; markdown lines on what grew."""
+    pages = len(site.articles()) + sum(site.page_count(c) for c in site.categories)
+    db = workdir / "traced.db"
+    with serve(site) as server:
+        config = write_config(
+            workdir / "traced", f"sqlite:///{db.as_posix()}", site, server, SITE_KEY,
+            max_pages=max(site.page_count(c) for c in site.categories),
+        )  # fmt: skip
+        args = [str(config), str(warmup), str(int(pages * 0.95))]
+        proc = subprocess.run(
+            [sys.executable, "-c", TRACE_CHILD, *args],
+            cwd=REPO, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+    found = [ln.removeprefix("TRACE ") for ln in proc.stdout.splitlines() if ln.startswith("TRACE")]
+    if not found:
+        found = [f"traced crawl failed (exit {proc.returncode}): {proc.stderr[-500:]}"]
+    return [
+        f"{TRACE_HEADING} (tracemalloc, {pages} pages, in-process)",
+        "",
+        "From the first snapshot (after warm-up) to the second (95% of the pages), 8 frames:",
+        "",
+        "```",
+        *found,
+        "```",
+    ]
+
+
 # -- analysis and report ----------------------------------------------------------------------
 
 
@@ -391,7 +455,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--page-size", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=1000, help="pages before 'start'")
     parser.add_argument("--timeout", type=float, default=3600, help="stop the crawl after")
-    parser.add_argument("--trace", type=int, default=0, help="also a tracemalloc crawl of N")
+    parser.add_argument("--trace", type=int, default=0, help="then a tracemalloc crawl of N")
+    parser.add_argument("--only-trace", action="store_true", help="skip the long crawl")
     parser.add_argument("--no-wait", action="store_true", help="do not wait for a low load")
     parser.add_argument("--quick", action="store_true", help="3 x 200 articles")
     parser.add_argument("--output", type=Path, default=RESULTS)
@@ -399,12 +464,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.quick:
         args.categories, args.per_category, args.warmup = 3, 200, 100
     loads = [os.getloadavg()[0]] if args.no_wait else wait_for_quiet()
+    trace: list[str] = []
+    if args.trace:
+        small = build_site(args.categories, args.trace // args.categories, args.page_size)
+        with tempfile.TemporaryDirectory(prefix="bench-longcrawl-trace-") as tmp:
+            trace = traced_crawl(small, Path(tmp), min(args.warmup, args.trace // 4))
+        print("\n".join(trace), flush=True)
+    if args.only_trace:
+        # Keep the long crawl's figures; replace only the allocation section.
+        old = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
+        text = old.split(TRACE_HEADING, 1)[0].rstrip("\n") + "\n\n" + "\n".join(trace) + "\n"
+        args.output.write_text(text.lstrip("\n"), encoding="utf-8")
+        print(f"wrote {args.output}")
+        return
     started = time.perf_counter()
     site = build_site(args.categories, args.per_category, args.page_size)
     print(f"site built in {time.perf_counter() - started:.0f}s", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-longcrawl-") as tmp:
         crawl = run_long_crawl(site, Path(tmp), timeout=args.timeout)
-    trace: list[str] = []
     shown = " ".join(argv if argv is not None else sys.argv[1:])
     text = "\n".join(report(crawl, shown, loads, args.warmup, trace)) + "\n"
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -125,6 +125,8 @@ class CrawlServices:
     def _new_pool(self) -> ProcessPoolExecutor:
         # forkserver: forking a process that runs Twisted and SQLite threads is unsafe.
         ctx = multiprocessing.get_context("forkserver")
+        # Workers fork from a server that imported the extractor once, not each on its own.
+        ctx.set_forkserver_preload(["crawler.extraction", "storage.fingerprints"])
         return ProcessPoolExecutor(
             max_workers=self.workers, mp_context=ctx, initializer=_pool_initializer
         )

@@ -87,7 +87,12 @@ def add_capture(session: Session, capture: Capture) -> int:
 def add_extraction(session: Session, capture_id: int, extracted: Extracted) -> Extraction:
     """Insert the extractions row for a capture (one per capture and extractor_id)."""
     text = extracted.text if extracted.text else None
-    sim = fingerprints.simhash(text) if text and extracted.has_body else None
+    sim = None
+    if text and extracted.has_body:
+        sim = extracted.simhash if extracted.simhash is not None else fingerprints.simhash(text)
+    text_hash = None
+    if text:
+        text_hash = extracted.text_hash or fingerprints.content_hash(extracted.title, text)
     pub, mod = extracted.published, extracted.modified
     row = Extraction(
         capture_id=capture_id,
@@ -109,7 +114,7 @@ def add_extraction(session: Session, capture_id: int, extracted: Extracted) -> E
         sitename=extracted.sitename,
         canonical_url=extracted.canonical_url,
         text=text,
-        text_hash=fingerprints.content_hash(extracted.title, text) if text else None,
+        text_hash=text_hash,
         simhash=fingerprints.to_signed64(sim) if sim is not None else None,
         error=extracted.error,
     )

@@ -99,6 +99,10 @@ class Extracted:
     canonical_url: str | None = None
     error: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    # Fingerprints (storage.fingerprints) when the producer computed them already, e.g. in
+    # the extraction worker process; archive.record computes them otherwise.
+    text_hash: str | None = None
+    simhash: int | None = None
 
     @property
     def has_body(self) -> bool:

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 SLOT_META = "download_slot"
 RETRIES_META = "na_pause_retries"
+INTERVAL_META = "na_host_interval"
 PAUSE_STATUSES = (429, 503)
 
 
@@ -81,12 +82,7 @@ class PolitenessMiddleware:
         self.hosts: dict[str, HostState] = {}
         self.host_interval = s.getfloat("NEWSARCHIVE_HOST_INTERVAL")
         self.slot_intervals: dict[str, float] = s.getdict("NEWSARCHIVE_SLOT_INTERVALS")
-        frontier = s.get("NEWSARCHIVE_FRONTIER")
-        self.limiter = None
-        if frontier:
-            from crawler.frontier import RedisRateLimiter
-
-            self.limiter = RedisRateLimiter(frontier)
+        self.limiter = s.get("NEWSARCHIVE_FRONTIER")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PolitenessMiddleware:
@@ -162,7 +158,7 @@ class PolitenessMiddleware:
 
     # -- Scrapy hooks -------------------------------------------------------------------------
 
-    async def process_request(self, request: Request, spider: Spider | None = None) -> None:
+    def process_request(self, request: Request, spider: Spider | None = None) -> None:
         try:
             key = request.meta.setdefault(SLOT_META, host_of(request.url))
         except ValueError:
@@ -182,17 +178,13 @@ class PolitenessMiddleware:
             request.meta["autothrottle_dont_adjust_delay"] = True
         if state.paused_until > monotonic():
             self._pause(key, state.paused_until - monotonic())
-        if self.limiter is not None and not request.meta.get("dont_obey_robotstxt"):
-            # Several workers share one host: book a send time in Redis, so that together
-            # they keep the host's interval (site delay or Crawl-delay), not N times its rate.
-            interval = max(
+        if self.limiter is not None:
+            # Several workers share one host: the download handler books each request's
+            # send time in Redis (crawler.frontier), so that together they keep the host's
+            # interval (site delay or Crawl-delay), not N times its rate.
+            request.meta[INTERVAL_META] = max(
                 float(self.slot_intervals.get(key, self.host_interval)), state.crawl_delay or 0.0
             )
-            wait = self.limiter.reserve(key, interval)
-            if wait > 0:
-                import asyncio
-
-                await asyncio.sleep(wait)
 
     def _on_downloaded(self, response: Response, request: Request, spider: Any = None) -> None:
         if response.status not in PAUSE_STATUSES:

@@ -298,6 +298,10 @@ def frontier_settings(redis_url: str) -> dict[str, Any]:
         "SCHEDULER_IDLE_BEFORE_CLOSE": 0,
         "REDIS_URL": redis_url,
         "NEWSARCHIVE_FRONTIER": redis_url,
+        "DOWNLOAD_HANDLERS": {
+            "http": "crawler.frontier.RateLimitedHTTPHandler",
+            "https": "crawler.frontier.RateLimitedHTTPHandler",
+        },
     }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
+import math
 import os
 import signal
 import subprocess
@@ -152,7 +152,12 @@ def test_killing_one_worker_loses_nothing(
     with Archive(pg_database) as archive, archive.session() as s:
         for cap in s.scalars(select(Capture)):
             assert store.read(cap.warc_file, cap.warc_offset).status == cap.status
-    # The shared per-host interval held across workers (some slack for timer jitter).
+    # The shared per-host interval held across workers. The server's clock sees requests
+    # when its threads get to them, which on a loaded 2-core machine can bunch a few
+    # together; so check the rate over any 3 s window, and the mean gap, not single gaps.
+    # Without the shared limiter, 3 workers x 4 connections send hundreds a second.
     times = sorted(r.time for r in server.requests() if not r.path.startswith("/robots"))
-    gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert min(gaps) >= 0.15 * 0.8, f"requests closer than the host interval: {min(gaps):.3f}s"
+    busiest = max(sum(1 for t in times if start <= t < start + 3.0) for start in times)
+    assert busiest <= math.ceil(3 / 0.15) + 3, f"{busiest} requests within three seconds"
+    mean_gap = (times[-1] - times[0]) / (len(times) - 1)
+    assert mean_gap >= 0.15 * 0.95, f"mean gap {mean_gap:.3f}s under the host interval"

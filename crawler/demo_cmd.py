@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import shutil
 import subprocess
@@ -14,7 +13,7 @@ import click
 from sqlalchemy import func, select
 
 from storage.db import Archive
-from storage.models import Article, Extraction, Version
+from storage.models import Article, Version
 
 DEMO_CONFIG = """\
 # Written by `newsarchive demo`: the demo sites run on loopback, so no crawl delay.
@@ -100,6 +99,11 @@ def run_demo(directory: Path, rounds: int) -> None:
             f"\n{len(server.requests())} requests served in {time.monotonic() - started:.1f}s"
         )
     print_archive_summary(f"sqlite:///{(directory / 'archive.db').resolve().as_posix()}")
+    cfg = directory / "newsarchive.toml"
+    click.echo(
+        f"\nnext: newsarchive --config {cfg} search 'bridge'  |  stats  |  show ID  |  "
+        f"export --format jsonl -o -"
+    )
 
 
 def print_archive_summary(db_url: str) -> None:
@@ -123,26 +127,16 @@ def print_archive_summary(db_url: str) -> None:
         ).all()
         click.echo(f"\nedited articles (more than one version): {len(edited)}")
         if edited:
-            art = edited[0]
-            v1, v2 = s.scalars(
-                select(Version).where(Version.article_id == art.id).order_by(Version.n).limit(2)
-            ).all()
-            e1, e2 = s.get(Extraction, v1.extraction_id), s.get(Extraction, v2.extraction_id)
-            click.echo(
-                f"diff of article {art.id} v1 -> v2 ({v2.change_kind}, "
-                f"+{v2.chars_added}/-{v2.chars_removed} chars): {art.canonical_url}"
-            )
-            old = f"{v1.title}\n\n{e1.text if e1 else ''}".split()
-            new = f"{v2.title}\n\n{e2.text if e2 else ''}".split()
-            shown = 0
-            for line in difflib.unified_diff(old, new, lineterm="", n=3):
-                if line.startswith(("---", "+++")):
-                    continue
-                click.echo("  " + line)
-                shown += 1
-                if shown >= 30:
-                    click.echo("  …")
-                    break
+            from storage import query
+
+            # Prefer a small edit: the demo's point is to show what changed.
+            art = min(edited, key=lambda a: len(query.diff(s, a.id).unified()))
+            lines = query.diff(s, art.id).unified().splitlines()
+            click.echo(f"diff of article {art.id}, v1 -> v2:")
+            for line in lines[:14]:
+                click.echo("  " + (line if len(line) <= 300 else line[:300] + " …"))
+            if len(lines) > 14:
+                click.echo(f"  … ({len(lines) - 14} more lines: newsarchive diff {art.id})")
         clusters = s.execute(
             select(Article.cluster_id, func.count())
             .where(Article.cluster_id.is_not(None))

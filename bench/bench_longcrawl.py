@@ -285,7 +285,7 @@ import gc, os, sys, tracemalloc
 from crawler.config import load_config
 from crawler.runner import run_crawl
 config, warmup, final = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-tracemalloc.start(8)
+tracemalloc.start(4)
 snaps = {}
 def hook(stats):
     pages = sum(s.pages for s in stats.values())
@@ -330,7 +330,9 @@ def traced_crawl(site: DemoSite, workdir: Path, warmup: int) -> list[str]:
     return [
         f"{TRACE_HEADING} (tracemalloc, {pages} pages, in-process)",
         "",
-        "From the first snapshot (after warm-up) to the second (95% of the pages), 8 frames:",
+        f"`python -m bench.bench_longcrawl --trace {len(site.articles())} --warmup {warmup}"
+        " --only-trace`: from the first snapshot (after warm-up) to the second (95% of the"
+        " pages), 4 frames, the 12 largest changes:",
         "",
         "```",
         *found,
@@ -386,7 +388,7 @@ def report(
     lines = [
         "# Long crawl: memory over 20,000+ pages (issue 5)",
         "",
-        f"Run by `python -m bench.bench_longcrawl {argv}`.",
+        f"Run by `python -m bench.bench_longcrawl {argv}`.".replace(" `.", "` (defaults)."),
         "",
         *environment_lines(loads),
         f"- site: the demo Daily Ledger (crawler/demo_site) on 127.0.0.1, served by threads of"

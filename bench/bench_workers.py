@@ -207,7 +207,7 @@ def report(
     lines = [
         "# Scale-out: articles/s with 1, 2 and 3 crawl workers (issue 8)",
         "",
-        f"Run by `python -m bench.bench_workers {argv}`.",
+        f"Run by `python -m bench.bench_workers {argv}`.".replace(" `.", "` (defaults)."),
         "",
         *environment_lines(loads),
         f"- site: the demo Daily Ledger on 127.0.0.1 (threads of the bench process, pages"
@@ -251,12 +251,22 @@ def report(
     limited = [r for r in runs if r.delay > 0]
     if limited:
         delay = limited[0].delay
+        free = [r for r in runs if r.delay == 0]
         lines += [
             "",
             f"With download_delay = {delay:g} the limit is one request per {delay:g} s per host"
-            f" = {1 / delay:.0f} requests/s, shared by all workers through Redis: the busiest"
-            " second above stays near that whatever the worker count, where without the limit"
-            " it grows with the workers.",
+            f" = {1 / delay:.0f} requests/s, shared by all workers through Redis: the mean rate"
+            " at the server was "
+            + ", ".join(f"{r.mean_per_second:.1f}" for r in limited)
+            + f" requests/s with {', '.join(str(r.workers) for r in limited)} workers, and the"
+            " busiest 1-second window (sliding, from any request) held "
+            + ", ".join(str(r.max_per_second) for r in limited)
+            + " requests"
+            + (
+                f", against {', '.join(str(r.max_per_second) for r in free)} without the limit."
+                if free
+                else "."
+            ),
         ]
     return lines
 

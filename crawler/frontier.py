@@ -215,12 +215,21 @@ class RateLimitedHTTPHandler(HTTP11DownloadHandler):  # type: ignore[misc]
         super().__init__(crawler)
         url = crawler.settings.get("NEWSARCHIVE_FRONTIER")
         self.limiter = RedisRateLimiter(url) if url else None
+        self._locks: dict[str, asyncio.Lock] = {}
 
     async def download_request(self, request: Request) -> Any:
         interval = float(request.meta.get("na_host_interval") or 0.0)
         if self.limiter is not None and interval > 0:
             key = request.meta.get("download_slot") or request.url.split("/", 3)[2]
-            wait = self.limiter.reserve(key, interval)
-            if wait > 0:
-                await asyncio.sleep(wait)
+            # One request per host at a time waits for its turn in this process, and a
+            # turn missed (the event loop was busy past it) is booked again: otherwise
+            # several late sleepers would wake together and go out back to back.
+            async with self._locks.setdefault(key, asyncio.Lock()):
+                for _ in range(10):
+                    wait = self.limiter.reserve(key, interval)
+                    turn = time.time() + wait
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                    if time.time() - turn <= interval / 2:
+                        break
         return await super().download_request(request)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -194,11 +194,18 @@ class ArchiveWriter:
         raise AssertionError("unreachable")
 
     def _previous(self, session: Session, url: str) -> PreviousCapture | None:
+        """The last 200 response to a request for `url` (the URL asked for, as captures.url
+        stores it), for deciding whether this payload is unchanged."""
         row = session.execute(
-            select(CaptureRow.payload_digest, CaptureRow.url, CaptureRow.fetched_at)
+            select(
+                CaptureRow.payload_digest,
+                func.coalesce(CaptureRow.final_url, CaptureRow.url),
+                CaptureRow.fetched_at,
+            )
             .where(
                 CaptureRow.url == url,
                 CaptureRow.record_kind == RecordKind.RESPONSE.value,
+                CaptureRow.status == 200,
                 CaptureRow.payload_digest.is_not(None),
             )
             .order_by(CaptureRow.fetched_at.desc())
@@ -211,7 +218,9 @@ class ArchiveWriter:
     def _capture(self, session: Session, ex: Exchange, memo: dict[str, Any]) -> CaptureRef:
         written = memo.get("written")
         if written is None:
-            previous = self._previous(session, ex.final_url)
+            # Only a 200 (or a 304 standing for one) can repeat an earlier 200: a second
+            # identical 404 page is not the article "seen again".
+            previous = self._previous(session, ex.url) if ex.status in (200, 304) else None
             written = memo["written"] = self.warc.write_exchange(
                 url=ex.final_url,
                 method=ex.method,
@@ -250,7 +259,7 @@ class ArchiveWriter:
             etag=headers.get("etag"),
             last_modified=headers.get("last-modified"),
             payload_digest=written.payload_digest if ex.status != 304 else None,
-            error=ex.status >= 500 or ex.status == 429,
+            error=ex.status >= 500 or ex.status in (403, 429),
         )
         return CaptureRef(capture_id, capture)
 
@@ -259,7 +268,9 @@ class ArchiveWriter:
     ) -> archive_mod.RecordResult:
         result = archive_mod.record(session, ref.capture, extracted, capture_id=ref.id)
         ladder = self.revisit_ladder.get(ref.capture.site or "")
-        if ladder and result.article_id is not None and result.outcome != Outcome.SKIPPED:
+        if ref.capture.status in (404, 410):
+            state.end_revisits(session, ref.capture.url)
+        elif ladder and result.article_id is not None and result.outcome != Outcome.SKIPPED:
             state.schedule_revisit(
                 session,
                 ref.capture.url,

@@ -59,6 +59,7 @@ def add_capture(session: Session, capture: Capture) -> int:
             .where(
                 CaptureRow.url == capture.url,
                 CaptureRow.record_kind == RecordKind.RESPONSE.value,
+                CaptureRow.status == 200,
             )
             .order_by(CaptureRow.fetched_at.desc())
             .limit(1)
@@ -186,12 +187,15 @@ def record(
 
     extraction = add_extraction(session, capture_id, extracted)
     if not extracted.has_body:
-        status = _STATE_STATUS.get(extracted.state)
+        status = "gone" if capture.status in (404, 410) else _STATE_STATUS.get(extracted.state)
         if status:
             article = find_article(session, *fetched)
             if article is not None:
+                # The article stays, with every version; only its status says what we saw.
                 article.status = status
-                article.last_seen_at = max(article.last_seen_at, capture.fetched_at)
+                if status != "gone":
+                    article.last_seen_at = max(article.last_seen_at, capture.fetched_at)
+                return RecordResult(Outcome.SKIPPED, capture_id, extraction.id, article.id)
         return RecordResult(Outcome.SKIPPED, capture_id, extraction.id)
 
     canonical = urls.choose_canonical(capture.final_url or capture.url, extracted.canonical_url)
@@ -367,8 +371,16 @@ def _cluster(session: Session, article: Article) -> None:
     ]
     if not near:
         return
-    cluster = min([c.cluster_id or c.id for c in near] + [article.cluster_id or article.id])
-    article.cluster_id = cluster
-    for c in near:
-        if c.cluster_id != cluster:
-            c.cluster_id = cluster
+    found = {c.cluster_id for c in near if c.cluster_id is not None}
+    if article.cluster_id is not None:
+        found.add(article.cluster_id)
+    cluster = min([*found, article.id, *(c.id for c in near)])
+    # Merge whole clusters, not just the neighbours found: A~C and B~C put A, B, C and
+    # everything already clustered with A or B under one id.
+    members = [article.id, *(c.id for c in near)]
+    stmt = update(Article).values(cluster_id=cluster)
+    if found:
+        stmt = stmt.where(or_(Article.id.in_(members), Article.cluster_id.in_(found)))
+    else:
+        stmt = stmt.where(Article.id.in_(members))
+    session.execute(stmt, execution_options={"synchronize_session": "fetch"})

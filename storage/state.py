@@ -137,14 +137,29 @@ def schedule_revisit(
     checked_at: datetime,
     first: bool,
 ) -> None:
-    """Move a URL along its revisit ladder: first sighting -> step 0; each revisit -> next."""
+    """Move a URL along its revisit ladder.
+
+    `first` (a new article) starts the ladder at step 0.
+    Otherwise the ladder moves one step only when this check was due: an article that a
+    category page links to is fetched on every run, and those fetches must not use up the
+    1d/3d/7d checks that catch late edits.
+    """
     row = session.get(UrlState, url)
     if row is None:
         return
     row.article_id = article_id
+    if not first and (row.next_check_at is None or checked_at < row.next_check_at):
+        return
     step = 0 if first else row.revisit_step + 1
     row.revisit_step = step
     row.next_check_at = checked_at + ladder[step] if step < len(ladder) else None
+
+
+def end_revisits(session: Session, url: str) -> None:
+    """Stop revisiting a URL (the article is gone: 404/410)."""
+    row = session.get(UrlState, url)
+    if row is not None:
+        row.next_check_at = None
 
 
 def due_revisits(session: Session, site: str, now: datetime, limit: int = 1000) -> list[str]:
@@ -164,15 +179,9 @@ def due_revisits(session: Session, site: str, now: datetime, limit: int = 1000) 
     )
 
 
-def known_articles(session: Session, candidates: Iterable[str]) -> set[str]:
-    """The subset of candidate URLs already archived as articles (any variant)."""
-    info = lookup(session, list(candidates))
-    return {u for u, i in info.items() if i.known_article}
-
-
 def _chunks(items: Sequence[str], n: int) -> Iterable[Sequence[str]]:
     for i in range(0, len(items), n):
         yield items[i : i + n]
 
 
-__all__ = ["UrlInfo", "due_revisits", "known_articles", "lookup", "note_fetch", "schedule_revisit"]
+__all__ = ["UrlInfo", "due_revisits", "end_revisits", "lookup", "note_fetch", "schedule_revisit"]

@@ -152,3 +152,23 @@ def test_revisit_capture_moves_only_last_seen(db_url: str) -> None:
             rows = s.scalars(select(CaptureRow).order_by(CaptureRow.id)).all()
         assert art.last_seen_at == later(24) and art.last_changed_at == T0
         assert rows[1].record_kind == "revisit" and rows[1].revisit_of == rows[0].id
+
+
+def test_a_copy_between_two_clusters_merges_them_whole(db_url: str) -> None:
+    # Same wire story: A and A2 on day 0, B and B2 on day 8 (outside each other's window),
+    # then C on day 4, near both groups: all five must end up under one cluster id.
+    story = body(11, words=600)
+    with Archive(db_url) as archive:
+        with archive.session() as s:
+            for i, (host, hours) in enumerate(
+                [("a", 0), ("a2", 1), ("b", 8 * 24), ("b2", 8 * 24 + 1), ("c", 4 * 24)]
+            ):
+                url = f"https://{host}.example.org/news/story-{i}.html"
+                record(s, capture(url, site=host, at=later(hours)), extracted("Story", story))
+        with archive.session() as s:
+            clusters = {
+                a.canonical_url.split("//")[1].split(".")[0]: a.cluster_id
+                for a in s.scalars(select(Article))
+            }
+    assert clusters["a"] == clusters["a2"] and clusters["b"] == clusters["b2"]
+    assert len(set(clusters.values())) == 1 and None not in clusters.values()

@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import Any, TypeVar
 
 import click
+from sqlalchemy.exc import DBAPIError
 
 from crawler.config import Config, ConfigError, load_config
 from storage.errors import StorageError
@@ -124,6 +125,12 @@ def main(argv: list[str] | None = None) -> None:
     except (ConfigError, StorageError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2 if isinstance(exc, ConfigError) else 1)
+    except DBAPIError as exc:  # the database is unreachable, read-only, locked, ...
+        click.echo(f"error: database: {str(exc.orig).strip().splitlines()[0]}", err=True)
+        sys.exit(1)
+    except OSError as exc:  # a folder that cannot be created, a file that cannot be written
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)

@@ -79,6 +79,7 @@ class ArchiveConfig(_Model):
     download_delay: Annotated[float, Field(ge=0)] = 0.5
     autothrottle: bool = True
     extraction_workers: Annotated[int, Field(ge=0)] = 0  # 0 = one per CPU
+    extraction_timeout: Annotated[float, Field(gt=0)] = 120.0  # seconds per page
 
     @field_validator("database_url")
     @classmethod

@@ -16,13 +16,13 @@ from typing import Any
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
-from crawler.extraction import ExtractionHints, extract
+from crawler.extraction import EXTRACTOR_ID, ExtractionHints, extract
 from crawler.items import ArticlePage, StoredPage
 from crawler.services import CrawlServices
 from crawler.services import from_settings as services_from_settings
 from crawler.writer import load_capture
 from storage import fingerprints
-from storage.records import Extracted, Outcome
+from storage.records import Extracted, Outcome, PageState
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +98,6 @@ class ArchivePipeline:
             stats.error("not_html")  # recorded in WARC and captures, never extracted
         elif not ref.is_revisit:
             extracted = await self._extract(item, ref.capture.fetched_at)
-            if extracted is None:
-                stats.error("extraction_crashed")
         try:
             result = await asyncio.wrap_future(self.services.writer.record(ref, extracted))
             if (
@@ -131,6 +129,10 @@ class ArchivePipeline:
             ref = await asyncio.wrap_future(
                 self.services.writer.submit(lambda s: load_capture(s, item.capture_id))
             )
+            if not _is_html(ref.capture.content_type):
+                result = await asyncio.wrap_future(self.services.writer.record(ref, None))
+                stats.add(_COUNTER[result.outcome])
+                return None
             stored = await asyncio.to_thread(
                 self.services.warc.read, ref.capture.warc_file, ref.capture.warc_offset
             )
@@ -153,11 +155,15 @@ class ArchivePipeline:
         stats.add(_COUNTER[result.outcome])
         return None
 
-    async def _extract(self, item: ArticlePage, fetched_at: Any) -> Extracted | None:
+    async def _extract(self, item: ArticlePage, fetched_at: Any) -> Extracted:
+        """Extract in the pool, bounded in time; a page that hangs or kills its worker gets
+        an error extraction (so it is recorded once, not retried on every run)."""
         hints = ExtractionHints(published=item.feed_date) if item.feed_date else None
+        timeout = self.services.config.archive.extraction_timeout
         for attempt in (1, 2):
+            pool = self.services.pool
             try:
-                future = self.services.pool.submit(
+                future = pool.submit(
                     extract_with_fingerprints,
                     item.body,
                     item.final_url,
@@ -166,9 +172,17 @@ class ArchivePipeline:
                     content_type=item.content_type,
                     hints=hints,
                 )
-                return await asyncio.wrap_future(future)
+                return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
+            except TimeoutError:
+                log.warning("extraction of %s took over %.0fs: abandoned", item.url, timeout)
+                self.services.restart_pool(pool, kill=True)
+                return _failed(f"extraction timed out after {timeout:.0f}s")
             except BrokenProcessPool:
                 # A worker died (out of memory, killed): replace the pool and retry once.
                 log.warning("extraction pool broke on %s (attempt %d)", item.url, attempt)
-                self.services.restart_pool()
-        return None
+                self.services.restart_pool(pool)
+        return _failed("extraction crashed its worker process twice")
+
+
+def _failed(error: str) -> Extracted:
+    return Extracted(extractor_id=EXTRACTOR_ID, state=PageState.ERROR, error=error)

@@ -24,6 +24,7 @@ from crawler.services import register as register_services
 from crawler.settings import settings_for
 from storage.archive import ensure_site
 from storage.db import Archive
+from storage.errors import StorageError
 from storage.models import CrawlRun
 
 log = logging.getLogger(__name__)
@@ -149,7 +150,12 @@ def run_crawl(
         fire_time=fire_time,
         run_id=run_id,
     )
-    services = CrawlServices(config, run_ids=run_ids)
+    try:
+        services = CrawlServices(config, run_ids=run_ids)
+    except Exception as exc:  # e.g. a WARC folder that cannot be created
+        _fail_runs(archive, run_ids, f"could not start: {type(exc).__name__}: {exc}")
+        archive.close()
+        raise StorageError(f"cannot start the crawl: {exc}") from None
     settings = settings_for(config.archive)
     settings["NEWSARCHIVE_SERVICES"] = register_services(services)
     slots: dict[str, dict[str, Any]] = {}
@@ -303,6 +309,15 @@ def frontier_settings(redis_url: str) -> dict[str, Any]:
             "https": "crawler.frontier.RateLimitedHTTPHandler",
         },
     }
+
+
+def _fail_runs(archive: Archive, run_ids: dict[str, int], error: str) -> None:
+    with archive.session() as s:
+        s.execute(
+            update(CrawlRun)
+            .where(CrawlRun.id.in_(list(run_ids.values())))
+            .values(status="failed", finished_at=datetime.now(UTC), error=error)
+        )
 
 
 def _tick(

@@ -131,9 +131,20 @@ class CrawlServices:
             max_workers=self.workers, mp_context=ctx, initializer=_pool_initializer
         )
 
-    def restart_pool(self) -> None:
-        """Replace a broken extraction pool (a worker died) with a fresh one."""
-        old, self.pool = self.pool, self._new_pool()
+    def restart_pool(self, old: ProcessPoolExecutor | None = None, *, kill: bool = False) -> None:
+        """Replace the extraction pool (a worker died, or hangs: `kill` ends its workers).
+
+        `old` is the pool the caller used: if another coroutine replaced it already,
+        nothing more happens.
+        """
+        old = old or self.pool
+        if old is not self.pool:
+            return
+        self.pool = self._new_pool()
+        if kill:
+            # ProcessPoolExecutor cannot cancel a running call: end its processes.
+            for proc in list(getattr(old, "_processes", {}).values()):
+                proc.terminate()
         old.shutdown(wait=False, cancel_futures=True)
 
     def site_stats(self, site: str) -> SiteStats:

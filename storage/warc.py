@@ -53,6 +53,7 @@ from warcio.statusandheaders import (
 from warcio.timeutils import datetime_to_iso_date, iso_date_to_datetime
 from warcio.warcwriter import WARCWriter
 
+from storage.errors import WarcError
 from storage.records import RecordKind
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ _READ_CHUNK = 1 << 16
 GZIP_LEVEL = 6
 
 
-class WarcReadError(Exception):
+class WarcReadError(WarcError):
     """A record could not be read: missing file, bad offset, or a torn record."""
 
     def __init__(self, warc_file: str, offset: int, reason: str) -> None:

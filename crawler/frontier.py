@@ -35,7 +35,9 @@ from scrapy_redis.scheduler import Scheduler
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 1.0
-DEAD_AFTER_SECONDS = 5.0
+# A worker silent this long is taken for dead and its in-flight requests go back in the
+# queue. Generous, so a busy but live worker on a loaded host keeps its work.
+DEAD_AFTER_SECONDS = float(os.environ.get("NEWSARCHIVE_WORKER_DEAD_AFTER", "30"))
 EPOCH_GRACE_SECONDS = 3.0
 KEY_PREFIX = "newsarchive:%(spider)s"
 
@@ -114,7 +116,13 @@ class FrontierScheduler(Scheduler):  # type: ignore[misc]
     # -- epochs -----------------------------------------------------------------------------
 
     def claim_seed(self, ttl_seconds: float) -> bool:
-        """True for exactly one worker per epoch: that one enqueues the start requests."""
+        """True for exactly one worker per epoch: that one enqueues the start requests.
+
+        An epoch whose workers all died (nobody beating) is over: its flag is cleared, so
+        the next run seeds instead of idling until the flag's TTL.
+        """
+        if not (set(self._live_workers()) - {self.me}) and len(self.queue) == 0:
+            self.server.delete(self.k_seeded, self.k_epoch)
         won = bool(self.server.set(self.k_seeded, self.me, nx=True, ex=max(1, int(ttl_seconds))))
         if won:
             self.server.set(self.k_epoch, repr(time.time()), ex=max(1, int(ttl_seconds)))

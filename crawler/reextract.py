@@ -394,7 +394,9 @@ def _write(
 
 
 def _rebuild(s: Session, article_id: int, report: Report) -> None:
-    article = s.get(Article, article_id)
+    # Lock the article as record() does (PostgreSQL): a crawl adding a version to it at the
+    # same moment waits, instead of racing the delete-and-renumber of its versions.
+    article = s.get(Article, article_id, with_for_update=s.get_bind().dialect.name == "postgresql")
     if article is None:
         return
     result: Rebuilt = rebuild_versions(s, article, report.extractor_id)

@@ -110,7 +110,12 @@ class CrawlServices:
             max_file_size=archive_cfg.warc_max_size_mb * 1024 * 1024,
         )
         ladders = {s.key: s.revisit_ladder for s in config.sites}
-        self.writer = ArchiveWriter(self.archive, self.warc, revisit_ladder=ladders)
+        # On PostgreSQL several workers may lock the same articles: one job per transaction,
+        # so a deadlock victim is retried in a fresh transaction that holds no other locks.
+        batch = 1 if self.archive.engine.dialect.name == "postgresql" else 64
+        self.writer = ArchiveWriter(
+            self.archive, self.warc, revisit_ladder=ladders, batch_size=batch
+        )
         self.reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive-reader")
         self.workers = archive_cfg.extraction_workers or os.cpu_count() or 1
         self.pool = self._new_pool()

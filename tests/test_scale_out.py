@@ -75,7 +75,7 @@ def _workers(config: Path, key: str, n: int) -> list[subprocess.Popen[str]]:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "NEWSARCHIVE_WORKER_DEAD_AFTER": "5"},
         )
         for _ in range(n)
     ]

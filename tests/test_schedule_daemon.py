@@ -100,7 +100,8 @@ def test_standby_takes_over_when_the_leader_is_killed_and_no_fire_runs_twice(
         finally:
             leader.kill()
             assert standby.stop() == 0
-    assert took_over_after < float(LEASE) * 2 + 3  # lease + one renewal interval + start-up
+    # lease + one renewal interval + start-up (generous: Scrapy start-up on a loaded machine)
+    assert took_over_after < float(LEASE) * 2 + 10
     fires = re.findall(FIRE_LINE, leader.text()) + re.findall(FIRE_LINE, standby.text())
     runs = _runs(db_url)
     # Every crawl that started has exactly one row and every row one crawl: no fire ran twice.
@@ -167,7 +168,7 @@ def test_sigterm_stops_the_daemon_and_marks_the_unfinished_crawl_killed(
         finally:
             release.set()
             daemon.stop()
-    assert stopped_in < 1 + 1 + 5  # stop grace + kill grace + slack
+    assert stopped_in < 1 + 1 + 10  # stop grace + kill grace + slack for a loaded machine
     assert re.search(r"received SIGTERM: stopping", daemon.text())
     assert re.search(r"scheduler \S+ stopped", daemon.text())
     (run,) = _runs(db_url)

@@ -167,7 +167,8 @@ def test_crawl_past_its_time_limit_is_stopped_and_marked_killed(
     assert result.status == "killed" and result.run_id == run.id
     assert (run.status, run.error, run.fire_time) == ("killed", "time limit 3s exceeded", FIRE)
     assert run.finished_at is not None
-    assert run.finished_at - started < timedelta(seconds=3 + 1 + 5)  # limit + kill grace + slack
+    # limit + kill grace + slack for a loaded machine
+    assert run.finished_at - started < timedelta(seconds=3 + 1 + 10)
 
 
 @pytest.mark.slow

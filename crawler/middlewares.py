@@ -50,6 +50,13 @@ class CaptureMiddleware:
     def process_response(
         self, request: Request, response: Response, spider: Spider | None = None
     ) -> Response:
+        if 300 <= response.status < 400 and b"Location" in response.headers:
+            return response  # RedirectCaptureMiddleware archived it on its way in
+        self.capture(request, response, spider)
+        return response
+
+    def capture(self, request: Request, response: Response, spider: Spider | None) -> None:
+        """Hand one exchange to the archive writer; the future is kept by request."""
         site = getattr(spider or self.crawler.spider, "site_key", None)
         kind = PageKind(request.meta.get(KIND_META, PageKind.OTHER.value))
         redirects = request.meta.get("redirect_urls") or []
@@ -70,4 +77,21 @@ class CaptureMiddleware:
         self.services.captures[request] = self.services.writer.capture(exchange)
         if site:
             self.services.site_stats(site).add("captures")
+
+
+class RedirectCaptureMiddleware(CaptureMiddleware):
+    """Archives 3xx responses, which RedirectMiddleware (600) turns into new requests
+    before CaptureMiddleware (580) would see them; so a replay of the old URL works.
+
+    It sits before HttpCompressionMiddleware has decoded anything; a redirect's body is
+    almost always empty, and an encoded one is stored empty rather than mislabelled.
+    """
+
+    def process_response(
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Response:
+        if 300 <= response.status < 400 and b"Location" in response.headers:
+            if response.headers.get(b"Content-Encoding"):
+                response = response.replace(body=b"")
+            self.capture(request, response, spider)
         return response

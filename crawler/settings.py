@@ -46,6 +46,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.politeness.PolitenessMiddleware": 150,
     # After HttpCompressionMiddleware (590) decodes, before RetryMiddleware (550) retries.
     "crawler.middlewares.CaptureMiddleware": 580,
+    # Before RedirectMiddleware (600) follows a 3xx: the redirect itself is archived too.
+    "crawler.middlewares.RedirectCaptureMiddleware": 650,
 }
 ITEM_PIPELINES = {"crawler.pipelines.ArchivePipeline": 300}
 

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from crawler.demo_site import make_sites, serve
+from crawler.demo_site.pages import Page
 from storage.db import Archive
 from storage.models import Article, ArticleUrl, Capture, CrawlRun, Version
 from storage.warc import WarcStore, payload_digest
@@ -174,3 +175,27 @@ def test_variant_urls_are_recorded(env: CrawlEnv) -> None:
         n = s.scalar(select(func.count()).select_from(ArticleUrl))
         arts = s.scalar(select(func.count()).select_from(Article))
     assert n is not None and arts is not None and n >= arts
+
+
+def test_redirects_are_archived_too(env: CrawlEnv) -> None:
+    ledger = env.sites["ledger"]
+    target = ledger.category_url(ledger.categories[0])
+    env.server.add_route(
+        "/old-section/",
+        lambda req: Page(301, b"", headers=(("Location", target),)),
+    )
+    old = env.server.url["ledger"] + "/old-section/"
+    text = env.config.read_text(encoding="utf-8")
+    env.config.write_text(
+        text.replace(f'start_urls = ["{target}"', f'start_urls = ["{old}"'), encoding="utf-8"
+    )
+    run_cli("crawl", "ledger", config=env.config)
+    store = WarcStore(env.warc_dir)
+    with Archive(env.db_url) as archive, archive.session() as s:
+        moved = s.scalars(select(Capture).where(Capture.status == 301)).one()
+        landed = s.scalars(select(Capture).where(Capture.url == old, Capture.status == 200)).one()
+    assert store.read(moved.warc_file, moved.warc_offset).status == 301
+    assert landed.final_url == target and landed.page_kind == "category"
+    assert set(_articles(env)) >= {
+        a.url for a in ledger.articles_in_listing(ledger.categories[0], 2)
+    }

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from crawler.config import Config, ConfigError, SiteConfig
-from crawler.services import CrawlServices, SiteStats
+from crawler.services import CrawlServices, RunCounters
 from crawler.services import register as register_services
 from crawler.settings import settings_for
 from storage.archive import ensure_site
@@ -129,7 +129,7 @@ def run_crawl(
     schedule_id: str | None = None,
     fire_time: datetime | None = None,
     run_id: int | None = None,
-    on_progress: Callable[[dict[str, SiteStats]], None] | None = None,
+    on_progress: Callable[[dict[str, RunCounters]], None] | None = None,
 ) -> list[RunSummary]:
     """Crawl the named sites (all configured ones when none are named); blocks until done."""
     from scrapy import signals
@@ -321,7 +321,7 @@ def _fail_runs(archive: Archive, run_ids: dict[str, int], error: str) -> None:
 
 
 def _tick(
-    on_progress: Callable[[dict[str, SiteStats]], None],
+    on_progress: Callable[[dict[str, RunCounters]], None],
     services: CrawlServices,
     stop: threading.Event,
 ) -> None:

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class SiteStats:
+class RunCounters:
     """Counters of one site's crawl run, shown in the summary and stored in crawl_runs.stats."""
 
     pages: int = 0
@@ -124,7 +124,7 @@ class CrawlServices:
         # of request.meta so that queued requests stay serialisable (scrapy-redis pickles them).
         self.captures: weakref.WeakKeyDictionary[Any, Future[Any]] = weakref.WeakKeyDictionary()
         self.frontiers: dict[str, Any] = {}  # spider name -> FrontierScheduler (Redis mode)
-        self.stats: dict[str, SiteStats] = {}
+        self.stats: dict[str, RunCounters] = {}
         self._closed = False
 
     def _new_pool(self) -> ProcessPoolExecutor:
@@ -152,9 +152,9 @@ class CrawlServices:
                 proc.terminate()
         old.shutdown(wait=False, cancel_futures=True)
 
-    def site_stats(self, site: str) -> SiteStats:
+    def site_stats(self, site: str) -> RunCounters:
         """The counters of `site` in this run."""
-        return self.stats.setdefault(site, SiteStats())
+        return self.stats.setdefault(site, RunCounters())
 
     def lookup(self, urls: list[str]) -> Future[dict[str, state.UrlInfo]]:
         """Ask the archive (off the event loop) what it knows about these URLs."""
@@ -179,6 +179,7 @@ class CrawlServices:
         if self._closed:
             return
         self._closed = True
+        _REGISTRY.pop(f"services-{id(self)}", None)
         self.writer.close()
         self.reader.shutdown(wait=True)
         self.pool.shutdown(wait=True, cancel_futures=True)

@@ -287,19 +287,4 @@ def load_capture(session: Session, capture_id: int) -> CaptureRef:
     row = session.get(CaptureRow, capture_id)
     if row is None:
         raise LookupError(f"no capture {capture_id}")
-    capture = Capture(
-        url=row.url,
-        final_url=row.final_url,
-        status=row.status,
-        fetched_at=row.fetched_at,
-        warc_file=row.warc_file,
-        warc_offset=row.warc_offset,
-        warc_length=row.warc_length,
-        content_type=row.content_type,
-        payload_digest=row.payload_digest,
-        record_kind=RecordKind(row.record_kind),
-        page_kind=PageKind(row.page_kind),
-        site=row.site,
-        crawl_run_id=row.crawl_run_id,
-    )
-    return CaptureRef(row.id, capture)
+    return CaptureRef(row.id, archive_mod.capture_from_row(row))

@@ -23,7 +23,7 @@ from storage import fingerprints, urls
 from storage.db import insert_for
 from storage.models import Article, ArticleUrl, Extraction, Site, Version, utcnow
 from storage.models import Capture as CaptureRow
-from storage.records import Capture, Extracted, Outcome, PageState, RecordKind
+from storage.records import Capture, Extracted, Outcome, PageKind, PageState, RecordKind
 
 CLUSTER_MAX_DISTANCE = 3
 CLUSTER_WINDOW = timedelta(days=4)
@@ -83,6 +83,25 @@ def add_capture(session: Session, capture: Capture) -> int:
     session.add(row)
     session.flush()
     return row.id
+
+
+def capture_from_row(row: CaptureRow) -> Capture:
+    """The Capture record of a captures row (for re-extraction and recovery)."""
+    return Capture(
+        url=row.url,
+        final_url=row.final_url,
+        status=row.status,
+        fetched_at=row.fetched_at,
+        warc_file=row.warc_file,
+        warc_offset=row.warc_offset,
+        warc_length=row.warc_length,
+        content_type=row.content_type,
+        payload_digest=row.payload_digest,
+        record_kind=RecordKind(row.record_kind),
+        page_kind=PageKind(row.page_kind),
+        site=row.site,
+        crawl_run_id=row.crawl_run_id,
+    )
 
 
 def add_extraction(session: Session, capture_id: int, extracted: Extracted) -> Extraction:

@@ -29,6 +29,8 @@ def _sqlite_connect_listener(readonly: bool) -> Any:
         cur.execute("PRAGMA journal_mode = WAL")
         cur.execute("PRAGMA synchronous = NORMAL")
         cur.execute("PRAGMA foreign_keys = ON")
+        if readonly:
+            cur.execute("PRAGMA query_only = ON")  # a reader can never write by mistake
         cur.close()
 
     return on_connect
@@ -158,7 +160,14 @@ class Archive:
         self.url = url
         self.engine = make_engine(url, readonly=readonly)
         if migrate:
-            ensure_schema(self.engine)
+            if readonly:  # migrating needs a writer, once per process
+                writer = make_engine(url)
+                try:
+                    ensure_schema(writer)
+                finally:
+                    writer.dispose()
+            else:
+                ensure_schema(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager

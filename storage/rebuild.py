@@ -21,7 +21,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 # Same package, same rules: the rebuild must not grow a second copy of the versioning logic.
-from storage.archive import _seen_again, _set_simhash, _version
+from storage.archive import _seen_again, _set_simhash, _version, capture_from_row
 from storage.models import Article, ArticleUrl, Extraction, Version
 from storage.models import Capture as CaptureRow
 from storage.records import Capture, PageKind, RecordKind
@@ -132,18 +132,4 @@ def stale_articles(session: Session, extractor_id: str, site: str | None = None)
 
 
 def _as_record(c: CaptureRow) -> Capture:
-    return Capture(
-        url=c.url,
-        final_url=c.final_url,
-        status=c.status,
-        fetched_at=c.fetched_at,
-        warc_file=c.warc_file,
-        warc_offset=c.warc_offset,
-        warc_length=c.warc_length,
-        content_type=c.content_type,
-        payload_digest=c.payload_digest,
-        record_kind=RecordKind(c.record_kind),
-        page_kind=PageKind(c.page_kind),
-        site=c.site,
-        crawl_run_id=c.crawl_run_id,
-    )
+    return capture_from_row(c)

@@ -9,6 +9,7 @@ archived already. Known articles are fetched with If-None-Match / If-Modified-Si
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -60,7 +61,9 @@ class NewsSpider(Spider):
         self.allowed_domains = sorted({d.split(":")[0] for d in site.allowed_domains})
         self._allowed_entries = list(site.allowed_domains)
         self.stats_ = services.site_stats(site.key)
-        self._seen_articles: set[str] = set()
+        # 64-bit digests of the article URLs asked for in this run: a long crawl keeps one
+        # small int per article here instead of its URL string.
+        self._seen_articles: set[int] = set()
 
     async def start(self) -> AsyncIterator[Request | StoredPage]:
         """Category pages first, then feeds, sitemaps and due revisits."""
@@ -185,9 +188,10 @@ class NewsSpider(Spider):
             if not self._allowed(link):
                 continue
             clean = urls.canonicalize(link)
-            if clean in self._seen_articles:
+            digest = _url_digest(clean)
+            if digest in self._seen_articles:
                 continue
-            self._seen_articles.add(clean)
+            self._seen_articles.add(digest)
             wanted.append(clean)
         if not wanted:
             return []
@@ -308,6 +312,10 @@ class NewsSpider(Spider):
             elif host == entry or host.endswith("." + entry):
                 return True
         return False
+
+
+def _url_digest(url: str) -> int:
+    return int.from_bytes(hashlib.blake2b(url.encode(), digest_size=8).digest(), "big")
 
 
 _KINDS_BY_TYPE = {

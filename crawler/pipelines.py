@@ -160,7 +160,7 @@ class ArchivePipeline:
         an error extraction (so it is recorded once, not retried on every run)."""
         hints = ExtractionHints(published=item.feed_date) if item.feed_date else None
         timeout = self.services.config.archive.extraction_timeout
-        for attempt in (1, 2):
+        for attempt in (1, 2, 3):
             pool = self.services.pool
             try:
                 future = pool.submit(
@@ -172,16 +172,23 @@ class ArchivePipeline:
                     content_type=item.content_type,
                     hints=hints,
                 )
+            except RuntimeError:  # that pool was just shut down and replaced: use the new one
+                continue
+            try:
                 return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
             except TimeoutError:
                 log.warning("extraction of %s took over %.0fs: abandoned", item.url, timeout)
                 self.services.restart_pool(pool, kill=True)
-                return _failed(f"extraction timed out after {timeout:.0f}s")
+                return _failed(f"extraction timed out after {timeout:g}s")
             except BrokenProcessPool:
-                # A worker died (out of memory, killed): replace the pool and retry once.
+                # A worker died (out of memory, killed): replace the pool and retry.
                 log.warning("extraction pool broke on %s (attempt %d)", item.url, attempt)
                 self.services.restart_pool(pool)
-        return _failed("extraction crashed its worker process twice")
+            except asyncio.CancelledError:
+                if not future.cancelled():
+                    raise  # this task itself is being cancelled
+                # The pool was replaced while this page waited in it: try the new one.
+        return _failed("extraction failed: its worker pool crashed or was replaced 3 times")
 
 
 def _failed(error: str) -> Extracted:

@@ -16,12 +16,9 @@ class ArticlePage:
     """An article page fetched and captured; the pipeline extracts and records it."""
 
     url: str
-    final_url: str
-    status: int
     body: bytes
-    content_type: str | None
-    fetched_at: datetime
     site: str
+    # Status, final URL, content type and fetch time are the capture's, once it resolves.
     capture: Future[CaptureRef]
     feed_date: datetime | None = None
     request: Any = None  # the Request, so a shared frontier can mark it done

@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime
 from typing import Any
 
 from scrapy.crawler import Crawler
@@ -22,7 +22,7 @@ from crawler.services import CrawlServices
 from crawler.services import from_settings as services_from_settings
 from crawler.writer import load_capture
 from storage import fingerprints
-from storage.records import Extracted, Outcome, PageState
+from storage.records import Capture, Extracted, Outcome, PageState
 
 log = logging.getLogger(__name__)
 
@@ -94,22 +94,23 @@ class ArchivePipeline:
             log.error("capture of %s failed: %s", item.url, exc)
             return None
         extracted: Extracted | None = None
-        if not _is_html(item.content_type):
+        capture = ref.capture
+        if not _is_html(capture.content_type):
             stats.error("not_html")  # recorded in WARC and captures, never extracted
         elif not ref.is_revisit:
-            extracted = await self._extract(item, ref.capture.fetched_at)
+            extracted = await self._extract(capture, item.body, item.feed_date)
         try:
             result = await asyncio.wrap_future(self.services.writer.record(ref, extracted))
             if (
                 result.outcome == Outcome.SKIPPED
                 and ref.is_revisit
-                and item.status == 200
+                and capture.status == 200
                 and item.body
-                and _is_html(item.content_type)
+                and _is_html(capture.content_type)
             ):
                 # Same bytes as a capture that never became an article (the process was
                 # killed between capture and extraction): extract them now.
-                extracted = await self._extract(item, ref.capture.fetched_at)
+                extracted = await self._extract(capture, item.body, item.feed_date)
                 result = await asyncio.wrap_future(self.services.writer.record(ref, extracted))
         except Exception as exc:
             stats.error("archive_write")
@@ -136,17 +137,7 @@ class ArchivePipeline:
             stored = await asyncio.to_thread(
                 self.services.warc.read, ref.capture.warc_file, ref.capture.warc_offset
             )
-            page = ArticlePage(
-                url=ref.capture.url,
-                final_url=ref.capture.final_url or ref.capture.url,
-                status=ref.capture.status,
-                body=stored.payload,
-                content_type=ref.capture.content_type,
-                fetched_at=ref.capture.fetched_at,
-                site=item.site,
-                capture=Future(),
-            )
-            extracted = await self._extract(page, ref.capture.fetched_at)
+            extracted = await self._extract(ref.capture, stored.payload)
             result = await asyncio.wrap_future(self.services.writer.record(ref, extracted))
         except Exception as exc:
             stats.error("recovery")
@@ -155,21 +146,24 @@ class ArchivePipeline:
         stats.add(_COUNTER[result.outcome])
         return None
 
-    async def _extract(self, item: ArticlePage, fetched_at: Any) -> Extracted:
+    async def _extract(
+        self, capture: Capture, body: bytes, feed_date: datetime | None = None
+    ) -> Extracted:
         """Extract in the pool, bounded in time; a page that hangs or kills its worker gets
         an error extraction (so it is recorded once, not retried on every run)."""
-        hints = ExtractionHints(published=item.feed_date) if item.feed_date else None
+        hints = ExtractionHints(published=feed_date) if feed_date else None
+        url = capture.final_url or capture.url
         timeout = self.services.config.archive.extraction_timeout
         for attempt in (1, 2, 3):
             pool = self.services.pool
             try:
                 future = pool.submit(
                     extract_with_fingerprints,
-                    item.body,
-                    item.final_url,
-                    fetched_at,
-                    status=item.status,
-                    content_type=item.content_type,
+                    body,
+                    url,
+                    capture.fetched_at,
+                    status=capture.status,
+                    content_type=capture.content_type,
                     hints=hints,
                 )
             except RuntimeError:  # that pool was just shut down and replaced: use the new one
@@ -177,12 +171,12 @@ class ArchivePipeline:
             try:
                 return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
             except TimeoutError:
-                log.warning("extraction of %s took over %.0fs: abandoned", item.url, timeout)
+                log.warning("extraction of %s took over %.0fs: abandoned", url, timeout)
                 self.services.restart_pool(pool, kill=True)
                 return _failed(f"extraction timed out after {timeout:g}s")
             except BrokenProcessPool:
                 # A worker died (out of memory, killed): replace the pool and retry.
-                log.warning("extraction pool broke on %s (attempt %d)", item.url, attempt)
+                log.warning("extraction pool broke on %s (attempt %d)", url, attempt)
                 self.services.restart_pool(pool)
             except asyncio.CancelledError:
                 if not future.cancelled():

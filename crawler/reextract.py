@@ -32,7 +32,7 @@ from storage import fingerprints
 from storage.db import Archive
 from storage.models import Article, ArticleUrl, Extraction
 from storage.models import Capture as CaptureRow
-from storage.rebuild import Rebuilt, _as_record, rebuild_versions, stale_articles
+from storage.rebuild import Rebuilt, rebuild_versions, stale_articles
 from storage.records import Extracted, Outcome, PageKind, RecordKind
 
 # Options that change what trafilatura keeps; anything else is refused before a run starts.
@@ -411,7 +411,9 @@ def _record_orphan(
     row = s.get(CaptureRow, capture_id)
     if row is None or extracted is None:
         return
-    result = archive_mod.record(s, _as_record(row), extracted, capture_id=capture_id)
+    result = archive_mod.record(
+        s, archive_mod.capture_from_row(row), extracted, capture_id=capture_id
+    )
     if result.outcome == Outcome.NEW:
         report.new_articles += 1
 

@@ -193,11 +193,12 @@ class ArchiveWriter:
                 return None, exc
         raise AssertionError("unreachable")
 
-    def _previous(self, session: Session, url: str) -> PreviousCapture | None:
+    def _previous(self, session: Session, url: str) -> tuple[int, PreviousCapture] | None:
         """The last 200 response to a request for `url` (the URL asked for, as captures.url
-        stores it), for deciding whether this payload is unchanged."""
+        stores it), for deciding whether this payload is unchanged; with its row id."""
         row = session.execute(
             select(
+                CaptureRow.id,
                 CaptureRow.payload_digest,
                 func.coalesce(CaptureRow.final_url, CaptureRow.url),
                 CaptureRow.fetched_at,
@@ -211,16 +212,17 @@ class ArchiveWriter:
             .order_by(CaptureRow.fetched_at.desc())
             .limit(1)
         ).first()
-        if row is None or row[0] is None:
+        if row is None:
             return None
-        return PreviousCapture(payload_digest=row[0], url=row[1], fetched_at=row[2])
+        return row[0], PreviousCapture(payload_digest=str(row[1]), url=row[2], fetched_at=row[3])
 
     def _capture(self, session: Session, ex: Exchange, memo: dict[str, Any]) -> CaptureRef:
         written = memo.get("written")
         if written is None:
             # Only a 200 (or a 304 standing for one) can repeat an earlier 200: a second
             # identical 404 page is not the article "seen again".
-            previous = self._previous(session, ex.url) if ex.status in (200, 304) else None
+            found = self._previous(session, ex.url) if ex.status in (200, 304) else None
+            memo["previous_id"] = found[0] if found else None
             written = memo["written"] = self.warc.write_exchange(
                 url=ex.final_url,
                 method=ex.method,
@@ -230,7 +232,7 @@ class ArchiveWriter:
                 body=ex.body,
                 fetched_at=ex.fetched_at,
                 protocol=ex.protocol,
-                previous=previous,
+                previous=found[1] if found else None,
             )
         headers = {k.lower(): v for k, v in ex.response_headers}
         capture = Capture(
@@ -247,6 +249,7 @@ class ArchiveWriter:
             page_kind=ex.page_kind,
             site=ex.site,
             crawl_run_id=ex.crawl_run_id,
+            revisit_of=memo["previous_id"] if written.record_kind == RecordKind.REVISIT else None,
         )
         capture_id = archive_mod.add_capture(session, capture)
         state.note_fetch(

@@ -52,8 +52,8 @@ def ensure_site(session: Session, key: str, name: str | None = None, config: Any
 
 def add_capture(session: Session, capture: Capture) -> int:
     """Insert the captures row (the WARC record is already flushed) and return its id."""
-    revisit_of = None
-    if capture.record_kind == RecordKind.REVISIT:
+    revisit_of = capture.revisit_of
+    if revisit_of is None and capture.record_kind == RecordKind.REVISIT:
         revisit_of = session.scalar(
             select(CaptureRow.id)
             .where(

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from storage.archive import _seen_again, _set_simhash, _version, capture_from_row
 from storage.models import Article, ArticleUrl, Extraction, Version
 from storage.models import Capture as CaptureRow
-from storage.records import Capture, PageKind, RecordKind
+from storage.records import PageKind, RecordKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +106,7 @@ def rebuild_versions(session: Session, article: Article, extractor_id: str) -> R
             if article.current_version:
                 _seen_again(session, article, c.fetched_at)
         elif has_body(c):
-            _version(session, article, best[c.id], _as_record(c))
+            _version(session, article, best[c.id], capture_from_row(c))
     session.flush()
     return Rebuilt(article.id, old, article.current_version)
 
@@ -129,7 +129,3 @@ def stale_articles(session: Session, extractor_id: str, site: str | None = None)
     if site:
         stmt = stmt.join(Article, Article.id == Version.article_id).where(Article.site == site)
     return sorted(session.scalars(stmt))
-
-
-def _as_record(c: CaptureRow) -> Capture:
-    return capture_from_row(c)

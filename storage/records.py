@@ -65,7 +65,8 @@ class Capture:
     page_kind: PageKind = PageKind.ARTICLE
     site: str | None = None
     crawl_run_id: int | None = None
-    revisit_of_digest: str | None = None
+    # The captures row whose payload this revisit repeats, when the producer knows it.
+    revisit_of: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

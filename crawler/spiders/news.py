@@ -241,14 +241,9 @@ class NewsSpider(Spider):
             self._done(response.request)
             return
         redirects = response.meta.get("redirect_urls") or []
-        ctype = response.headers.get("Content-Type")
         yield ArticlePage(
             url=redirects[0] if redirects else response.url,
-            final_url=response.url,
-            status=response.status,
             body=response.body,
-            content_type=ctype.decode("latin-1") if ctype else None,
-            fetched_at=datetime.now(UTC),
             site=self.site_key,
             capture=capture,
             feed_date=response.meta.get(FEED_DATE_META),

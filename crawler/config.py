@@ -220,14 +220,14 @@ def _validated_archive(data: dict[str, Any], origin: str) -> ArchiveConfig:
 
 
 def _one_line(origin: str, exc: ValidationError) -> str:
+    """One line naming where the config came from, the key and the first problem."""
     err = exc.errors()[0]
-    loc = ".".join(str(p) for p in err["loc"])
     msg = str(err["msg"]).removeprefix("Value error, ")
     more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-    return f"{origin}: {loc or 'top level'}: {msg}{more}"
+    return f"{origin}: {_locate(tuple(err['loc'])) or 'top level'}: {msg}{more}"
 
 
-def _locate(loc: tuple[int | str, ...], data: dict[str, Any]) -> str:
+def _locate(loc: tuple[int | str, ...]) -> str:
     """Name a pydantic error location the way the TOML spells it: sites[2].max_pages."""
     parts: list[str] = []
     for p in loc:
@@ -260,11 +260,7 @@ def load_config(path: str | Path | None = None, *, database_url: str | None = No
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        msg = str(err["msg"]).removeprefix("Value error, ")
-        where = _locate(tuple(err["loc"]), data) or "top level"
-        more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-        raise ConfigError(f"{file}: {where}: {msg}{more}") from None
+        raise ConfigError(_one_line(str(file), exc)) from None
     env_url = os.environ.get(ENV_DATABASE_URL)
     if env_url:
         config = config.with_database_origin(env_url, ENV_DATABASE_URL)

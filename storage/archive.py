@@ -246,12 +246,10 @@ def _create_article(
             status="ok",
         )
         .on_conflict_do_nothing(index_elements=["canonical_url"])
-        .returning(Article.id)
+        .returning(Article)
     )
-    new_id = session.scalar(stmt)
-    if new_id is None:
-        return None
-    return session.get(Article, new_id)
+    # An ORM-enabled RETURNING hands back the new Article itself: no second SELECT.
+    return session.scalars(stmt).first()
 
 
 def _add_variants(session: Session, article_id: int, *variants: str | None) -> None:

@@ -94,7 +94,7 @@ def note_fetch(
     """Record a fetch's outcome: validators on success, a growing back-off on failure."""
     row = session.get(UrlState, url)
     if row is None:
-        session.execute(
+        row = session.scalars(
             insert_for(session, UrlState)
             .values(
                 url=url,
@@ -105,8 +105,8 @@ def note_fetch(
                 unchanged_checks=0,
             )
             .on_conflict_do_nothing(index_elements=["url"])
-        )
-        row = session.get(UrlState, url)
+            .returning(UrlState)
+        ).first() or session.get(UrlState, url)  # another worker inserted it just now
         assert row is not None
     row.last_status = status
     row.last_checked_at = fetched_at

@@ -97,21 +97,12 @@ class ArchivePipeline:
         capture = ref.capture
         if not _is_html(capture.content_type):
             stats.error("not_html")  # recorded in WARC and captures, never extracted
-        elif not ref.is_revisit:
+        elif not ref.repeats_article and (item.body or not ref.is_revisit):
+            # New bytes, or the same bytes as a capture that never became an article (the
+            # crawl was killed between capture and extraction): extract them.
             extracted = await self._extract(capture, item.body, item.feed_date)
         try:
             result = await asyncio.wrap_future(self.services.writer.record(ref, extracted))
-            if (
-                result.outcome == Outcome.SKIPPED
-                and ref.is_revisit
-                and capture.status == 200
-                and item.body
-                and _is_html(capture.content_type)
-            ):
-                # Same bytes as a capture that never became an article (the process was
-                # killed between capture and extraction): extract them now.
-                extracted = await self._extract(capture, item.body, item.feed_date)
-                result = await asyncio.wrap_future(self.services.writer.record(ref, extracted))
         except Exception as exc:
             stats.error("archive_write")
             log.error("recording %s failed: %s", item.url, exc)

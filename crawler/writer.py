@@ -26,6 +26,7 @@ from storage import archive as archive_mod
 from storage import state
 from storage.db import Archive
 from storage.models import Capture as CaptureRow
+from storage.models import Extraction
 from storage.records import Capture, Extracted, Outcome, PageKind, RecordKind
 from storage.warc import PreviousCapture, WarcStore
 
@@ -57,6 +58,9 @@ class CaptureRef:
 
     id: int
     capture: Capture
+    # The payload repeats a capture that became an article: extracting it again would give
+    # the same result, so the pipeline records a sighting instead.
+    repeats_article: bool = False
 
     @property
     def is_revisit(self) -> bool:
@@ -193,12 +197,19 @@ class ArchiveWriter:
                 return None, exc
         raise AssertionError("unreachable")
 
-    def _previous(self, session: Session, url: str) -> tuple[int, PreviousCapture] | None:
+    def _previous(self, session: Session, url: str) -> tuple[int, bool, PreviousCapture] | None:
         """The last 200 response to a request for `url` (the URL asked for, as captures.url
-        stores it), for deciding whether this payload is unchanged; with its row id."""
+        stores it), for deciding whether this payload is unchanged: its row id, whether it
+        became an article, and what a revisit record refers to."""
+        became_article = (
+            select(Extraction.id)
+            .where(Extraction.capture_id == CaptureRow.id, Extraction.state == "article")
+            .exists()
+        )
         row = session.execute(
             select(
                 CaptureRow.id,
+                became_article,
                 CaptureRow.payload_digest,
                 func.coalesce(CaptureRow.final_url, CaptureRow.url),
                 CaptureRow.fetched_at,
@@ -214,7 +225,7 @@ class ArchiveWriter:
         ).first()
         if row is None:
             return None
-        return row[0], PreviousCapture(payload_digest=str(row[1]), url=row[2], fetched_at=row[3])
+        return row[0], row[1], PreviousCapture(str(row[2]), url=row[3], fetched_at=row[4])
 
     def _capture(self, session: Session, ex: Exchange, memo: dict[str, Any]) -> CaptureRef:
         written = memo.get("written")
@@ -223,6 +234,7 @@ class ArchiveWriter:
             # identical 404 page is not the article "seen again".
             found = self._previous(session, ex.url) if ex.status in (200, 304) else None
             memo["previous_id"] = found[0] if found else None
+            memo["previous_article"] = bool(found and found[1])
             written = memo["written"] = self.warc.write_exchange(
                 url=ex.final_url,
                 method=ex.method,
@@ -232,7 +244,7 @@ class ArchiveWriter:
                 body=ex.body,
                 fetched_at=ex.fetched_at,
                 protocol=ex.protocol,
-                previous=found[1] if found else None,
+                previous=found[2] if found else None,
             )
         headers = {k.lower(): v for k, v in ex.response_headers}
         capture = Capture(
@@ -264,7 +276,8 @@ class ArchiveWriter:
             payload_digest=written.payload_digest if ex.status != 304 else None,
             error=ex.status >= 500 or ex.status in (403, 429),
         )
-        return CaptureRef(capture_id, capture)
+        repeats = written.record_kind == RecordKind.REVISIT and memo["previous_article"]
+        return CaptureRef(capture_id, capture, repeats_article=repeats)
 
     def _record(
         self, session: Session, ref: CaptureRef, extracted: Extracted | None

@@ -34,9 +34,9 @@ RETRY_TIMES = 2
 RETRY_HTTP_CODES = [500, 502, 504, 522, 524, 408]
 NEWSARCHIVE_MAX_RETRY_AFTER = 300.0
 
-# Back-pressure: stop fetching while ~1 MB of pages wait for extraction and recording, so a
+# Back-pressure: stop fetching while ~4 MB of pages wait for extraction and recording, so a
 # slow extraction pool keeps memory flat and a killed crawl has little in flight to redo.
-SCRAPER_SLOT_MAX_ACTIVE_SIZE = 1_000_000
+SCRAPER_SLOT_MAX_ACTIVE_SIZE = 4_000_000
 
 # Spiders see every status: errors are recorded, not dropped by HttpErrorMiddleware.
 HTTPERROR_ALLOW_ALL = True

@@ -150,9 +150,13 @@ class ArchiveWriter:
             if first is None:
                 break
             batch = [first]
+            # Collect for at most batch_wait after the first job: the crawl awaits these
+            # futures, so a batch that kept growing while jobs trickled in would hold every
+            # page back until it filled.
+            deadline = time.monotonic() + self.batch_wait
             while len(batch) < self.batch_size:
                 try:
-                    nxt = self._queue.get(timeout=self.batch_wait)
+                    nxt = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
                 except queue.Empty:
                     break
                 if nxt is None:

@@ -130,7 +130,9 @@ def format_discovery(d: Discovery, fmt: str = "text") -> str:
     return "\n".join(lines)
 
 
-@functools.lru_cache(maxsize=65536)
+# Small: the links that repeat are a site's navigation; article links are seen once each, and
+# a big cache would only keep a long crawl's URL strings alive.
+@functools.lru_cache(maxsize=2048)
 def is_article_url(url: str) -> bool:
     """Whether a URL is shaped like an article's: date, long slug, numeric id or .html page."""
     parts = urlsplit(url)

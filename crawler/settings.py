@@ -50,6 +50,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.RedirectCaptureMiddleware": 650,
 }
 ITEM_PIPELINES = {"crawler.pipelines.ArchivePipeline": 300}
+# Request fingerprints kept as packed 8-byte digests: a long run's memory stays flat.
+DUPEFILTER_CLASS = "crawler.seen.CompactDupeFilter"
 
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "WARNING"

@@ -82,7 +82,8 @@ class PolitenessMiddleware:
         self.hosts: dict[str, HostState] = {}
         self.host_interval = s.getfloat("NEWSARCHIVE_HOST_INTERVAL")
         self.slot_intervals: dict[str, float] = s.getdict("NEWSARCHIVE_SLOT_INTERVALS")
-        self.limiter = s.get("NEWSARCHIVE_FRONTIER")
+        # A shared Redis frontier: the download handler spaces requests across workers.
+        self.shared_rate = bool(s.get("NEWSARCHIVE_FRONTIER"))
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PolitenessMiddleware:
@@ -172,13 +173,13 @@ class PolitenessMiddleware:
                 state.crawl_delay = delay
                 if delay:
                     log.info("%s: robots.txt Crawl-delay %.1fs", key, delay)
-                    if self.limiter is None:  # else the shared limiter spaces requests
+                    if not self.shared_rate:  # else the shared limiter spaces requests
                         self._apply_min_delay(key, delay)
         if state.crawl_delay or state.paused_until > monotonic():
             request.meta["autothrottle_dont_adjust_delay"] = True
         if state.paused_until > monotonic():
             self._pause(key, state.paused_until - monotonic())
-        if self.limiter is not None:
+        if self.shared_rate:
             # Several workers share one host: the download handler books each request's
             # send time in Redis (crawler.frontier), so that together they keep the host's
             # interval (site delay or Crawl-delay), not N times its rate.

@@ -11,6 +11,7 @@ URLs colliding in a run of a million is about 3 in 100 million.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 from array import array
 from bisect import bisect_left
@@ -63,6 +64,11 @@ def digest64(fingerprint: bytes) -> int:
     return int.from_bytes(fingerprint[:8], "big")
 
 
+def url_digest(url: str) -> int:
+    """A URL's 64-bit digest (BLAKE2b), for a FingerprintSet of URLs."""
+    return digest64(hashlib.blake2b(url.encode(), digest_size=8).digest())
+
+
 class CompactDupeFilter(RFPDupeFilter):
     """Scrapy's RFPDupeFilter keeping 8-byte digests of the fingerprints in memory.
 
@@ -93,4 +99,4 @@ class CompactDupeFilter(RFPDupeFilter):
         return False
 
 
-__all__ = ["CompactDupeFilter", "FingerprintSet", "digest64"]
+__all__ = ["CompactDupeFilter", "FingerprintSet", "digest64", "url_digest"]

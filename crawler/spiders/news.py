@@ -9,7 +9,6 @@ archived already. Known articles are fetched with If-None-Match / If-Modified-Si
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +22,7 @@ from crawler.discovery import discover
 from crawler.feeds import parse_feed_or_sitemap
 from crawler.items import ArticlePage, StoredPage
 from crawler.middlewares import KIND_META
-from crawler.seen import FingerprintSet
+from crawler.seen import FingerprintSet, url_digest
 from crawler.services import CrawlServices
 from storage import urls
 from storage.records import PageKind
@@ -189,7 +188,7 @@ class NewsSpider(Spider):
             if not self._allowed(link):
                 continue
             clean = urls.canonicalize(link)
-            if self._seen_articles.add(_url_digest(clean)):
+            if self._seen_articles.add(url_digest(clean)):
                 wanted.append(clean)
         if not wanted:
             return []
@@ -305,10 +304,6 @@ class NewsSpider(Spider):
             elif host == entry or host.endswith("." + entry):
                 return True
         return False
-
-
-def _url_digest(url: str) -> int:
-    return int.from_bytes(hashlib.blake2b(url.encode(), digest_size=8).digest(), "big")
 
 
 _KINDS_BY_TYPE = {

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from crawler.demo_site import DemoServer, DemoSite
+from crawler.demo_site import DemoServer, DemoSite, make_sites, serve
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -65,6 +67,32 @@ def write_config(
     path = directory / "newsarchive.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+@contextmanager
+def ledger_env(
+    tmp_path: Path,
+    *,
+    categories: int,
+    per_category: int,
+    page_size: int,
+    max_pages: int,
+    extra_site: str = "",
+    extra_archive: str = "",
+) -> Iterator[CrawlEnv]:
+    """The demo Daily Ledger alone, served on loopback, with a config crawling it into a
+    SQLite archive in tmp_path."""
+    ledger, _courier = make_sites(
+        categories=categories, articles_per_category=per_category, page_size=page_size
+    )
+    with serve(ledger) as server:
+        db_url = f"sqlite:///{tmp_path / 'archive.db'}"
+        sites = {"ledger": ledger}
+        config = write_config(
+            tmp_path, db_url, server, sites, max_pages=max_pages,
+            extra_site=extra_site, extra_archive=extra_archive,
+        )  # fmt: skip
+        yield CrawlEnv(tmp_path, db_url, config, server, sites)
 
 
 def run_cli(

@@ -6,25 +6,18 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from crawler.demo_site import make_sites, serve
 from storage.db import Archive
 from storage.models import Article, Capture, Extraction
-from tests.crawling import run_cli, write_config
+from tests.crawling import ledger_env, run_cli
 
 
 def test_extraction_over_its_time_limit_is_recorded_as_an_error(tmp_path: Path) -> None:
-    ledger, _courier = make_sites(categories=1, articles_per_category=3, page_size=3)
-    with serve(ledger) as server:
-        db_url = f"sqlite:///{tmp_path / 'archive.db'}"
-        # No page can be extracted in a millisecond: every extraction times out.
-        config = write_config(
-            tmp_path,
-            db_url,
-            server,
-            {"ledger": ledger},
-            max_pages=1,
-            extra_archive="extraction_timeout = 0.001",
-        )
+    # No page can be extracted in a millisecond: every extraction times out.
+    with ledger_env(
+        tmp_path, categories=1, per_category=3, page_size=3, max_pages=1,
+        extra_archive="extraction_timeout = 0.001",
+    ) as env:  # fmt: skip
+        db_url, config, server = env.db_url, env.config, env.server
         out = run_cli("crawl", config=config, timeout=240).stdout
         with Archive(db_url) as archive, archive.session() as s:
             errors = s.scalars(select(Extraction.error)).all()

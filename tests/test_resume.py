@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from crawler.demo_site import LoggedRequest, make_sites, serve
+from crawler.demo_site import LoggedRequest
 from storage.warc import WarcStore, payload_digest
-from tests.crawling import REPO, CrawlEnv, run_cli, write_config
+from tests.crawling import REPO, CrawlEnv, ledger_env, run_cli
 from tests.fault_crawling import (
     articles,
     captures,
@@ -42,14 +42,12 @@ IN_FLIGHT_GRACE = 0.1
 @pytest.fixture
 def env(tmp_path: Path) -> Iterator[CrawlEnv]:
     """90 Ledger articles on 9 category pages, fetched slowly enough to stop part-way."""
-    ledger, _ = make_sites(
-        categories=CATEGORIES, articles_per_category=PER_CATEGORY, page_size=PAGE_SIZE
-    )
-    with serve(ledger) as server:
-        db_url = f"sqlite:///{tmp_path / 'archive.db'}"
-        config = write_config(tmp_path, db_url, server, {"ledger": ledger}, max_pages=MAX_PAGES)
-        edit_config(config, "ledger", concurrency=str(CONCURRENCY), download_delay="0.05")
-        yield CrawlEnv(tmp_path, db_url, config, server, {"ledger": ledger})
+    with ledger_env(
+        tmp_path, categories=CATEGORIES, per_category=PER_CATEGORY, page_size=PAGE_SIZE,
+        max_pages=MAX_PAGES,
+    ) as env:  # fmt: skip
+        edit_config(env.config, "ledger", concurrency=str(CONCURRENCY), download_delay="0.05")
+        yield env
 
 
 def _start_crawl(env: CrawlEnv) -> subprocess.Popen[bytes]:

@@ -9,26 +9,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from crawler.demo_site import make_sites, serve
 from crawler.demo_site.pages import Page
 from storage.db import Archive
 from storage.models import Article, UrlState, Version
-from tests.crawling import CrawlEnv, run_cli, write_config
+from tests.crawling import CrawlEnv, ledger_env, run_cli
 
 
 def _env(tmp_path: Path, ladder: str) -> Iterator[CrawlEnv]:
-    ledger, _courier = make_sites(categories=1, articles_per_category=6, page_size=6)
-    with serve(ledger) as server:
-        db_url = f"sqlite:///{tmp_path / 'archive.db'}"
-        config = write_config(
-            tmp_path,
-            db_url,
-            server,
-            {"ledger": ledger},
-            max_pages=1,
-            extra_site=f"revisit = {ladder}",
-        )
-        yield CrawlEnv(tmp_path, db_url, config, server, {"ledger": ledger})
+    with ledger_env(
+        tmp_path, categories=1, per_category=6, page_size=6, max_pages=1,
+        extra_site=f"revisit = {ladder}",
+    ) as env:  # fmt: skip
+        yield env
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 from sqlalchemy import func, select
 
+from storage import query
 from storage.db import Archive
 from storage.models import Article, Version
 
@@ -127,16 +128,20 @@ def print_archive_summary(db_url: str) -> None:
         ).all()
         click.echo(f"\nedited articles (more than one version): {len(edited)}")
         if edited:
-            from storage import query
-
-            # Prefer a small edit: the demo's point is to show what changed.
-            art = min(edited, key=lambda a: len(query.diff(s, a.id).unified()))
-            lines = query.diff(s, art.id).unified().splitlines()
-            click.echo(f"diff of article {art.id}, v1 -> v2:")
+            # Prefer a small edit (the version rows know its size): the point is what changed.
+            art_id = s.scalar(
+                select(Version.article_id)
+                .where(Version.n == 2)
+                .order_by(Version.chars_added + Version.chars_removed, Version.article_id)
+                .limit(1)
+            )
+            assert art_id is not None
+            lines = query.diff(s, art_id).unified().splitlines()
+            click.echo(f"diff of article {art_id}, v1 -> v2:")
             for line in lines[:14]:
                 click.echo("  " + (line if len(line) <= 300 else line[:300] + " …"))
             if len(lines) > 14:
-                click.echo(f"  … ({len(lines) - 14} more lines: newsarchive diff {art.id})")
+                click.echo(f"  … ({len(lines) - 14} more lines: newsarchive diff {art_id})")
         clusters = s.execute(
             select(Article.cluster_id, func.count())
             .where(Article.cluster_id.is_not(None))

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from crawler.demo_site import make_sites, serve
-from crawler.demo_site.faults import Faults, add_fault_routes, binary_body
 from storage.models import CrawlRun
 from storage.warc import WarcStore
 from tests.crawling import run_cli, write_config
@@ -30,6 +29,7 @@ from tests.fault_crawling import (
     summary_errors,
     url_states,
 )
+from tests.fault_site import Faults, add_fault_routes, binary_body
 
 DOWNLOAD_TIMEOUT = 1.0
 MAX_RESPONSE_MB = 2

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from crawler.demo_site import DemoServer, LoggedRequest, make_sites, serve
-from crawler.demo_site.faults import Faults, add_fault_routes
 from storage.models import CrawlRun
 from tests.crawling import run_cli, write_config
 from tests.fault_crawling import (
@@ -29,6 +28,7 @@ from tests.fault_crawling import (
     summary_errors,
     url_states,
 )
+from tests.fault_site import Faults, add_fault_routes
 
 CRAWL_DELAY = 1.0
 RETRY_AFTER = 2

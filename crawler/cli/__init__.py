@@ -97,7 +97,7 @@ def _register_commands() -> None:
     """Attach the commands that live in their own modules (keeps this file small)."""
     import importlib
 
-    for module in ("crawler.cli_crawl", "crawler.cli_query", "crawler.cli_schedule"):
+    for module in ("crawler.cli.crawl", "crawler.cli.query", "crawler.cli.schedule"):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:

@@ -190,7 +190,7 @@ def demo(app: AppContext, directory: str, rounds: int) -> None:
     Example:
         newsarchive demo --rounds 3
     """
-    from crawler.demo_cmd import run_demo
+    from crawler.cli.demo import run_demo
 
     run_demo(Path(directory), rounds)
 

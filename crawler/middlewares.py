@@ -10,8 +10,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 
-from crawler.services import CrawlServices
-from crawler.services import from_settings as services_from_settings
+from crawler.services import CrawlServices, services_of
 from crawler.writer import Exchange
 from storage.records import PageKind
 
@@ -42,9 +41,9 @@ class CaptureMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CaptureMiddleware:
-        services = services_from_settings(crawler.settings)
+        services = services_of(crawler)
         if services is None:
-            raise NotConfigured("no NEWSARCHIVE_SERVICES: run crawls with `newsarchive crawl`")
+            raise NotConfigured("the spider has no crawl services (newsarchive crawl)")
         return cls(crawler, services)
 
     def process_response(

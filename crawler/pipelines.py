@@ -18,8 +18,7 @@ from scrapy.exceptions import NotConfigured
 
 from crawler.extraction import EXTRACTOR_ID, ExtractionHints, extract
 from crawler.items import ArticlePage, StoredPage
-from crawler.services import CrawlServices
-from crawler.services import from_settings as services_from_settings
+from crawler.services import CrawlServices, services_of
 from crawler.writer import load_capture
 from storage import fingerprints
 from storage.records import Capture, Extracted, Outcome, PageState
@@ -68,9 +67,9 @@ class ArchivePipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
-        services = services_from_settings(crawler.settings)
+        services = services_of(crawler)
         if services is None:
-            raise NotConfigured("no NEWSARCHIVE_SERVICES: run crawls with `newsarchive crawl`")
+            raise NotConfigured("the spider has no crawl services (newsarchive crawl)")
         return cls(services)
 
     async def process_item(self, item: Any) -> Any:

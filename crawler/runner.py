@@ -20,7 +20,6 @@ from sqlalchemy import select, update
 
 from crawler.config import Config, ConfigError, SiteConfig
 from crawler.services import CrawlServices, RunCounters
-from crawler.services import register as register_services
 from crawler.settings import settings_for
 from storage.archive import ensure_site
 from storage.db import Archive
@@ -157,7 +156,6 @@ def run_crawl(
         archive.close()
         raise StorageError(f"cannot start the crawl: {exc}") from None
     settings = settings_for(config.archive)
-    settings["NEWSARCHIVE_SERVICES"] = register_services(services)
     slots: dict[str, dict[str, Any]] = {}
     for site in sites:
         for domain in site.allowed_domains:

@@ -1,7 +1,8 @@
 """Per-process crawl services: archive writer, read-only lookups, extraction pool, run stats.
 
 One `CrawlServices` is shared by every spider of a crawl process. The runner creates it
-and puts it in the settings (NEWSARCHIVE_SERVICES); components get it with `from_crawler`.
+and hands it to each spider; Scrapy components take it from their crawler's spider
+(`services_of`) in `from_crawler`.
 """
 
 from __future__ import annotations
@@ -71,23 +72,10 @@ class RunCounters:
             }
 
 
-_REGISTRY: dict[str, CrawlServices] = {}
-
-
-def register(services: CrawlServices) -> str:
-    """Make services findable from Scrapy components by a key kept in the settings.
-
-    Scrapy copies its settings, so the settings hold this key, not the object.
-    """
-    key = f"services-{id(services)}"
-    _REGISTRY[key] = services
-    return key
-
-
-def from_settings(settings: Any) -> CrawlServices | None:
-    """The services registered under the NEWSARCHIVE_SERVICES key in these settings."""
-    key = settings.get("NEWSARCHIVE_SERVICES")
-    return _REGISTRY.get(key) if isinstance(key, str) else None
+def services_of(crawler: Any) -> CrawlServices | None:
+    """The services of this crawler's spider (None for a spider that has none)."""
+    services = getattr(getattr(crawler, "spider", None), "services", None)
+    return services if isinstance(services, CrawlServices) else None
 
 
 def _pool_initializer() -> None:
@@ -179,7 +167,6 @@ class CrawlServices:
         if self._closed:
             return
         self._closed = True
-        _REGISTRY.pop(f"services-{id(self)}", None)
         self.writer.close()
         self.reader.shutdown(wait=True)
         self.pool.shutdown(wait=True, cancel_futures=True)

@@ -30,6 +30,7 @@ from typing import Any
 
 from scrapy import Request, Spider
 from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
+from scrapy.utils.request import request_from_dict
 from scrapy_redis.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
@@ -93,10 +94,17 @@ class FrontierScheduler(Scheduler):  # type: ignore[misc]
     def next_request(self) -> Request | None:
         request: Request | None = super().next_request()
         if request is not None:
-            self.server.hset(
-                self.k_inflight, self._fp(request), self.queue._encode_request(request)
-            )
+            self.server.hset(self.k_inflight, self._fp(request), self._encode(request))
         return request
+
+    # In-flight requests are kept as the queue keeps them: the dict of Request.to_dict()
+    # through the queue's own serializer (public scrapy-redis attribute), so a reclaimed
+    # request goes back into the queue unchanged.
+    def _encode(self, request: Request) -> bytes:
+        return bytes(self.queue.serializer.dumps(request.to_dict(spider=self.spider)))
+
+    def _decode(self, data: bytes) -> Request:
+        return request_from_dict(self.queue.serializer.loads(data), spider=self.spider)
 
     def _fp(self, request: Request) -> str:
         fp = request.meta.get("na_fp")
@@ -152,7 +160,7 @@ class FrontierScheduler(Scheduler):  # type: ignore[misc]
                 self.server.hdel(self.k_workers, worker)
                 continue
             for data in self.server.hvals(claim):
-                request = self.queue._decode_request(data)
+                request = self._decode(data)
                 request.dont_filter = True
                 self.queue.push(request)
                 moved += 1

@@ -13,14 +13,21 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import logging
 from array import array
 from bisect import bisect_left
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO, Self
 
-from scrapy import Request
-from scrapy.dupefilters import RFPDupeFilter
-from scrapy.utils.request import RequestFingerprinterProtocol
+from scrapy import Request, Spider
+from scrapy.crawler import Crawler
+from scrapy.dupefilters import BaseDupeFilter
+from scrapy.utils.job import job_dir
+from scrapy.utils.request import RequestFingerprinter, RequestFingerprinterProtocol
 
 MIN_BUFFER = 4096
+log = logging.getLogger(__name__)
 
 
 class FingerprintSet:
@@ -69,12 +76,15 @@ def url_digest(url: str) -> int:
     return digest64(hashlib.blake2b(url.encode(), digest_size=8).digest())
 
 
-class CompactDupeFilter(RFPDupeFilter):
-    """Scrapy's RFPDupeFilter keeping 8-byte digests of the fingerprints in memory.
+class CompactDupeFilter(BaseDupeFilter):
+    """A request dupefilter keeping 8-byte digests of request fingerprints in memory.
 
-    Same fingerprints (REQUEST_FINGERPRINTER_CLASS), same JOBDIR file, same logging; only
-    the in-memory set is packed. Selected by crawler/settings.py (DUPEFILTER_CLASS); a
-    shared Redis frontier uses scrapy-redis's filter instead.
+    Same fingerprints as Scrapy's RFPDupeFilter (the crawler's REQUEST_FINGERPRINTER), and
+    the same JOBDIR file format (``requests.seen``: each fingerprint as a 2-byte big-endian
+    length then its bytes), so a stock filter reads what this one writes and vice versa;
+    only the in-memory set is packed. Built on the public dupefilter interface alone.
+    Selected by crawler/settings.py (DUPEFILTER_CLASS); a shared Redis frontier uses
+    scrapy-redis's filter instead.
     """
 
     def __init__(
@@ -84,19 +94,55 @@ class CompactDupeFilter(RFPDupeFilter):
         *,
         fingerprinter: RequestFingerprinterProtocol | None = None,
     ) -> None:
-        super().__init__(path, debug, fingerprinter=fingerprinter)
+        self.fingerprinter = fingerprinter or RequestFingerprinter()
+        self.debug = debug
         self.seen = FingerprintSet()
-        for fp in self._fingerprints:  # read back from a JOBDIR's requests.seen
-            self.seen.add(digest64(fp))
-        self._fingerprints = set()
+        self.file: BinaryIO | None = None
+        self._logged = False
+        if path:
+            self.file = Path(path, "requests.seen").open("a+b")  # noqa: SIM115 (open for the run)
+            self.file.seek(0)
+            for fp in read_job_fingerprints(self.file.read()):
+                self.seen.add(digest64(fp))
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(
+            job_dir(crawler.settings),
+            crawler.settings.getbool("DUPEFILTER_DEBUG"),
+            fingerprinter=crawler.request_fingerprinter,
+        )
 
     def request_seen(self, request: Request) -> bool:
-        fp = self._fingerprint(request)
+        fp = self.fingerprinter.fingerprint(request)
         if not self.seen.add(digest64(fp)):
             return True
         if self.file:
             self.file.write(len(fp).to_bytes(2, "big") + fp)
         return False
+
+    def log(self, request: Request, spider: Spider) -> None:
+        if self.debug or not self._logged:
+            log.debug("Filtered duplicate request: %s", request, extra={"spider": spider})
+            self._logged = True
+        if spider.crawler.stats is not None:
+            spider.crawler.stats.inc_value("dupefilter/filtered")
+
+    def close(self, reason: str) -> None:
+        if self.file:
+            self.file.close()
+
+
+def read_job_fingerprints(data: bytes) -> Iterator[bytes]:
+    """Fingerprints from a JOBDIR ``requests.seen`` file (a torn last entry is skipped)."""
+    pos = 0
+    while pos + 2 <= len(data):
+        size = int.from_bytes(data[pos : pos + 2], "big")
+        fp = data[pos + 2 : pos + 2 + size]
+        if len(fp) < size:
+            return
+        yield fp
+        pos += 2 + size
 
 
 __all__ = ["CompactDupeFilter", "FingerprintSet", "digest64", "url_digest"]

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, aliased
 
 from storage import archive as archive_mod
 from storage import fingerprints
-from storage.db import Archive
+from storage.db import Archive, is_postgresql
 from storage.models import Article, ArticleUrl, Extraction
 from storage.models import Capture as CaptureRow
 from storage.rebuild import Rebuilt, rebuild_versions, stale_articles
@@ -396,7 +396,7 @@ def _write(
 def _rebuild(s: Session, article_id: int, report: Report) -> None:
     # Lock the article as record() does (PostgreSQL): a crawl adding a version to it at the
     # same moment waits, instead of racing the delete-and-renumber of its versions.
-    article = s.get(Article, article_id, with_for_update=s.get_bind().dialect.name == "postgresql")
+    article = s.get(Article, article_id, with_for_update=is_postgresql(s))
     if article is None:
         return
     result: Rebuilt = rebuild_versions(s, article, report.extractor_id)

@@ -21,7 +21,7 @@ from typing import Any
 from crawler.config import Config
 from crawler.writer import ArchiveWriter
 from storage import state
-from storage.db import Archive
+from storage.db import Archive, is_postgresql
 from storage.warc import WarcStore
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ class CrawlServices:
         ladders = {s.key: s.revisit_ladder for s in config.sites}
         # On PostgreSQL several workers may lock the same articles: one job per transaction,
         # so a deadlock victim is retried in a fresh transaction that holds no other locks.
-        batch = 1 if self.archive.engine.dialect.name == "postgresql" else 64
+        batch = 1 if is_postgresql(self.archive.engine) else 64
         self.writer = ArchiveWriter(
             self.archive, self.warc, revisit_ladder=ladders, batch_size=batch
         )

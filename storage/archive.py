@@ -20,7 +20,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from storage import fingerprints, urls
-from storage.db import insert_for
+from storage.db import insert_for, is_postgresql
 from storage.models import Article, ArticleUrl, Extraction, Site, Version, utcnow
 from storage.models import Capture as CaptureRow
 from storage.records import Capture, Extracted, Outcome, PageKind, PageState, RecordKind
@@ -163,7 +163,7 @@ def find_article(
         .order_by(Article.id)
         .limit(1)
     )
-    if lock and session.get_bind().dialect.name == "postgresql":
+    if lock and is_postgresql(session):
         stmt = stmt.with_for_update()
     return session.scalars(stmt).first()
 

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
@@ -75,19 +75,23 @@ def make_engine(url: str, *, readonly: bool = False, echo: bool = False) -> Engi
     raise DatabaseError(f"unsupported database {parsed.get_backend_name()!r}")
 
 
-def is_sqlite(engine: Engine) -> bool:
-    """True when the engine talks to SQLite."""
-    return engine.dialect.name == "sqlite"
+def _bind(target: Engine | Session | Connection) -> Engine | Connection:
+    return target.get_bind() if isinstance(target, Session) else target
+
+
+def is_sqlite(target: Engine | Session | Connection) -> bool:
+    """True when the engine (or the session's or connection's) talks to SQLite."""
+    return _bind(target).dialect.name == "sqlite"
+
+
+def is_postgresql(target: Engine | Session | Connection) -> bool:
+    """True when the engine (or the session's or connection's) talks to PostgreSQL."""
+    return _bind(target).dialect.name == "postgresql"
 
 
 def insert_for(engine_or_session: Engine | Session, table: Any) -> Any:
     """An INSERT that supports on_conflict_do_nothing/do_update on both dialects."""
-    bind = (
-        engine_or_session.get_bind()
-        if isinstance(engine_or_session, Session)
-        else engine_or_session
-    )
-    if bind.dialect.name == "postgresql":
+    if is_postgresql(engine_or_session):
         return postgresql.insert(table)
     return sqlite.insert(table)
 

@@ -31,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
+from storage.db import is_postgresql
 from storage.errors import QueryError
 from storage.models import Article
 
@@ -142,7 +143,7 @@ def filter_clauses(session: Session, filters: Filters) -> list[ColumnElement[boo
         out.append(func.lower(Article.language).like(filters.language.lower() + "%"))
     if filters.author:
         pattern = "%" + filters.author.lower().replace("%", r"\%").replace("_", r"\_") + "%"
-        if _dialect(session) == "postgresql":
+        if is_postgresql(session):
             each = func.json_array_elements_text(Article.authors).table_valued("value")
             folded = func.lower(each.c.value)
         else:
@@ -174,7 +175,7 @@ def search(
         raise QueryError(f"offset must be 0 or more, not {offset}")
     filters = filters or Filters()
     where = filter_clauses(session, filters)
-    if _dialect(session) == "postgresql":
+    if is_postgresql(session):
         stmt = _postgres(query, sort, where, limit, offset)
     else:
         stmt = _sqlite(query, sort).where(*where).limit(limit).offset(offset)
@@ -263,7 +264,3 @@ def _hit(row: Any) -> Hit:
 
 def _lower(value: object) -> str | None:
     return value.lower() if isinstance(value, str) else None
-
-
-def _dialect(session: Session) -> str:
-    return session.get_bind().dialect.name

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from alembic import context
 from sqlalchemy import Engine, text
 
-from storage.db import make_engine
+from storage.db import is_postgresql, is_sqlite, make_engine
 from storage.models import Base, UTCDateTime
 
 config = context.config
@@ -55,13 +55,13 @@ def run_migrations_online() -> None:
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
-            render_as_batch=connection.dialect.name == "sqlite",
+            render_as_batch=is_sqlite(connection),
             include_object=include_object,
             compare_type=True,
             render_item=render_item,
         )
         with context.begin_transaction():
-            if connection.dialect.name == "postgresql":
+            if is_postgresql(connection):
                 # Several workers may start on a fresh database at once: one migrates,
                 # the others wait here and then find nothing left to do.
                 connection.execute(text("SELECT pg_advisory_xact_lock(726173)"))

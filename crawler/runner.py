@@ -13,18 +13,16 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
-
-from sqlalchemy import select, update
 
 from crawler.config import Config, ConfigError, SiteConfig
 from crawler.services import CrawlServices, RunCounters
 from crawler.settings import settings_for
+from storage import runs
 from storage.archive import ensure_site
 from storage.db import Archive
 from storage.errors import StorageError
-from storage.models import CrawlRun
 
 log = logging.getLogger(__name__)
 
@@ -50,70 +48,144 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _settle_previous_runs(archive: Archive, sites: Sequence[SiteConfig]) -> dict[str, bool]:
-    """Mark runs whose process died (SIGKILL, power loss) as killed; report per site
-    whether its last run completed, since only then may this run stop early."""
-    host = socket.gethostname()
-    complete: dict[str, bool] = {}
-    with archive.session() as s:
-        stale = s.scalars(
-            select(CrawlRun).where(CrawlRun.status == "running", CrawlRun.host == host)
-        ).all()
-        for run in stale:
-            if run.pid is not None and run.pid != os.getpid() and not _pid_alive(run.pid):
-                run.status = "killed"
-                run.finished_at = datetime.now(UTC)
-                run.error = f"process {run.pid} died before finishing"
-        for site in sites:
-            last = s.scalars(
-                select(CrawlRun)
-                .where(
-                    CrawlRun.site == site.key,
-                    CrawlRun.status != "running",
-                    CrawlRun.trigger != "revisit",
+class CrawlSession:
+    """One crawl process's runs of some sites: their crawl_runs rows and shared services.
+
+    Opening it settles runs of dead processes on this host, opens (or takes over) one
+    crawl_runs row per site and starts the services; `finish()` writes each run's outcome.
+    `run_crawl` and `scrapy crawl news -a site=KEY` both go through it.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        sites: Sequence[SiteConfig],
+        *,
+        trigger: str = "manual",
+        schedule_id: str | None = None,
+        fire_time: datetime | None = None,
+        run_id: int | None = None,
+    ) -> None:
+        self.config = config
+        self.sites = list(sites)
+        self.archive = Archive(config.archive.database_url)
+        self.reasons: dict[str, str] = {}
+        host, pid = socket.gethostname(), os.getpid()
+        with self.archive.session() as s:
+            runs.settle_dead_runs(s, host, pid, _pid_alive)
+            # Stop early only when the last run finished: after a crash, finish its work.
+            self.complete = {site.key: runs.last_crawl_completed(s, site.key) for site in sites}
+        self.run_ids: dict[str, int] = {}
+        with self.archive.session() as s:
+            for site in self.sites:
+                ensure_site(s, site.key, site.name, site.model_dump(mode="json"))
+                self.run_ids[site.key] = runs.open_run(
+                    s,
+                    site.key,
+                    trigger=trigger,
+                    host=host,
+                    pid=pid,
+                    schedule_id=schedule_id,
+                    fire_time=fire_time,
+                    # The scheduler made the row (unique per fire); this process takes it over.
+                    run_id=run_id if len(self.sites) == 1 else None,
                 )
-                .order_by(CrawlRun.id.desc())
-                .limit(1)
-            ).first()
-            complete[site.key] = last is not None and last.status == "ok"
-    return complete
+        try:
+            self.services = CrawlServices(config, run_ids=self.run_ids)
+        except Exception as exc:  # e.g. a WARC folder that cannot be created
+            with self.archive.session() as s:
+                runs.fail_runs(
+                    s, self.run_ids.values(), f"could not start: {type(exc).__name__}: {exc}"
+                )
+            self.archive.close()
+            raise StorageError(f"cannot start the crawl: {exc}") from None
+
+    def settings(self) -> dict[str, Any]:
+        """Scrapy settings for this crawl: polite defaults, per-site slots, the frontier."""
+        config = self.config
+        settings = settings_for(config.archive)
+        slots: dict[str, dict[str, Any]] = {}
+        for site in self.sites:
+            for domain in site.allowed_domains:
+                slot: dict[str, Any] = {}
+                if site.concurrency is not None:
+                    slot["concurrency"] = site.concurrency
+                if site.download_delay is not None:
+                    slot["delay"] = site.download_delay
+                if slot:
+                    slots[domain] = slot  # download slots are keyed by host[:port]
+        if slots:
+            settings["DOWNLOAD_SLOTS"] = slots
+        if config.archive.frontier:
+            settings.update(frontier_settings(config.archive.frontier))
+            # Spacing per host is the shared Redis limiter's job: a local delay on top of it
+            # would only bunch requests up after their booked time.
+            settings["NEWSARCHIVE_HOST_INTERVAL"] = settings["DOWNLOAD_DELAY"]
+            settings["NEWSARCHIVE_SLOT_INTERVALS"] = {
+                k: v.get("delay", 0.0) for k, v in settings.get("DOWNLOAD_SLOTS", {}).items()
+            }
+            settings["DOWNLOAD_DELAY"] = 0
+            settings["RANDOMIZE_DOWNLOAD_DELAY"] = False
+            for slot in settings.get("DOWNLOAD_SLOTS", {}).values():
+                slot.pop("delay", None)
+        return settings
+
+    def spider_kwargs(
+        self,
+        site: SiteConfig,
+        *,
+        max_pages: int | None = None,
+        incremental: bool = True,
+        revisits: bool = True,
+        categories: bool = True,
+    ) -> dict[str, Any]:
+        """What NewsSpider is built with for one site of this session."""
+        return {
+            "site": site,
+            "services": self.services,
+            "max_pages": max_pages,
+            "incremental": incremental and self.complete[site.key],
+            "revisits": revisits,
+            "categories": categories,
+        }
+
+    def watch(self, crawler: Any, site: SiteConfig) -> None:
+        """Remember why the site's spider closed (finished, shutdown, ...)."""
+        from scrapy import signals
+
+        def closed(spider: Any, reason: str, _key: str = site.key) -> None:
+            self.reasons[_key] = reason
+
+        crawler.signals.connect(closed, signal=signals.spider_closed, weak=False)
+
+    def finish(self, error: str | None = None) -> list[RunSummary]:
+        """Stop the services and write each site's run outcome; returns the summaries."""
+        self.services.close()
+        summaries = []
+        with self.archive.session() as s:
+            for site in self.sites:
+                reason = self.reasons.get(site.key, "not started")
+                status = "failed" if error else "ok" if reason == "finished" else "killed"
+                stats = self.services.site_stats(site.key).as_dict()
+                runs.finish_run(
+                    s,
+                    self.run_ids[site.key],
+                    status=status,
+                    stats=stats,
+                    error=error or (None if reason == "finished" else f"stopped: {reason}"),
+                )
+                summaries.append(
+                    RunSummary(site.key, self.run_ids[site.key], status, stats, reason)
+                )
+        self.archive.close()
+        return summaries
 
 
-def _open_runs(
-    archive: Archive,
-    sites: Sequence[SiteConfig],
-    *,
-    trigger: str,
-    schedule_id: str | None,
-    fire_time: datetime | None,
-    run_id: int | None,
-) -> dict[str, int]:
-    ids: dict[str, int] = {}
-    with archive.session() as s:
-        for site in sites:
-            ensure_site(s, site.key, site.name, site.model_dump(mode="json"))
-            if run_id is not None and len(sites) == 1:
-                # The scheduler made the row (unique per fire); this process takes it over.
-                s.execute(
-                    update(CrawlRun)
-                    .where(CrawlRun.id == run_id)
-                    .values(status="running", host=socket.gethostname(), pid=os.getpid())
-                )
-                ids[site.key] = run_id
-                continue
-            row = CrawlRun(
-                site=site.key,
-                trigger=trigger,
-                schedule_id=schedule_id,
-                fire_time=fire_time,
-                status="running",
-                host=socket.gethostname(),
-                pid=os.getpid(),
-            )
-            s.add(row)
-            s.flush()
-            ids[site.key] = row.id
-    return ids
+def select_sites(config: Config, site_keys: Sequence[str] = ()) -> list[SiteConfig]:
+    """The named sites (all configured ones when none are named); unknown keys are errors."""
+    if not config.sites:
+        raise ConfigError(f"{config.source or 'config'}: no [[sites]] configured to crawl")
+    return [config.site(k) for k in site_keys] if site_keys else list(config.sites)
 
 
 def run_crawl(
@@ -131,75 +203,36 @@ def run_crawl(
     on_progress: Callable[[dict[str, RunCounters]], None] | None = None,
 ) -> list[RunSummary]:
     """Crawl the named sites (all configured ones when none are named); blocks until done."""
-    from scrapy import signals
     from scrapy.crawler import CrawlerProcess
 
     from crawler.spiders.news import NewsSpider
 
-    if not config.sites:
-        raise ConfigError(f"{config.source or 'config'}: no [[sites]] configured to crawl")
-    sites = [config.site(k) for k in site_keys] if site_keys else list(config.sites)
-    archive = Archive(config.archive.database_url)
-    complete = _settle_previous_runs(archive, sites)
-    run_ids = _open_runs(
-        archive,
+    sites = select_sites(config, site_keys)
+    session = CrawlSession(
+        config,
         sites,
         trigger=trigger,
         schedule_id=schedule_id,
         fire_time=fire_time,
         run_id=run_id,
     )
-    try:
-        services = CrawlServices(config, run_ids=run_ids)
-    except Exception as exc:  # e.g. a WARC folder that cannot be created
-        _fail_runs(archive, run_ids, f"could not start: {type(exc).__name__}: {exc}")
-        archive.close()
-        raise StorageError(f"cannot start the crawl: {exc}") from None
-    settings = settings_for(config.archive)
-    slots: dict[str, dict[str, Any]] = {}
-    for site in sites:
-        for domain in site.allowed_domains:
-            slot: dict[str, Any] = {}
-            if site.concurrency is not None:
-                slot["concurrency"] = site.concurrency
-            if site.download_delay is not None:
-                slot["delay"] = site.download_delay
-            if slot:
-                slots[domain] = slot  # download slots are keyed by host[:port]
-    if slots:
-        settings["DOWNLOAD_SLOTS"] = slots
-    if config.archive.frontier:
-        settings.update(frontier_settings(config.archive.frontier))
-        # Spacing per host is the shared Redis limiter's job: a local delay on top of it
-        # would only bunch requests up after their booked time.
-        settings["NEWSARCHIVE_HOST_INTERVAL"] = settings["DOWNLOAD_DELAY"]
-        settings["NEWSARCHIVE_SLOT_INTERVALS"] = {
-            k: v.get("delay", 0.0) for k, v in settings.get("DOWNLOAD_SLOTS", {}).items()
-        }
-        settings["DOWNLOAD_DELAY"] = 0
-        settings["RANDOMIZE_DOWNLOAD_DELAY"] = False
-        for slot in settings.get("DOWNLOAD_SLOTS", {}).values():
-            slot.pop("delay", None)
+    settings = session.settings()
     settings["LOG_INSTALL_ROOT_HANDLER"] = False
     process = CrawlerProcess(settings)
-    reasons: dict[str, str] = {}
     for site in sites:
         crawler = process.create_crawler(NewsSpider)
-
-        def closed(spider: Any, reason: str, _key: str = site.key) -> None:
-            reasons[_key] = reason
-
-        crawler.signals.connect(closed, signal=signals.spider_closed, weak=False)
+        session.watch(crawler, site)
         process.crawl(
             crawler,
-            site=site,
-            services=services,
-            max_pages=max_pages,
-            # Stop early only when the last run finished: after a crash, finish its work.
-            incremental=incremental and complete[site.key],
-            revisits=revisits,
-            categories=categories,
+            **session.spider_kwargs(
+                site,
+                max_pages=max_pages,
+                incremental=incremental,
+                revisits=revisits,
+                categories=categories,
+            ),
         )
+    services = session.services
     stop_progress = threading.Event()
     ticker = None
     if on_progress is not None:
@@ -216,29 +249,49 @@ def run_crawl(
         log.exception("crawl failed")
     finally:
         stop_progress.set()
-        services.close()
+        summaries = session.finish(error)
     if ticker is not None:
         ticker.join(1)
         on_progress(services.stats) if on_progress else None
-    summaries = []
-    with archive.session() as s:
-        for site in sites:
-            reason = reasons.get(site.key, "not started")
-            status = "failed" if error else "ok" if reason == "finished" else "killed"
-            stats = services.site_stats(site.key).as_dict()
-            s.execute(
-                update(CrawlRun)
-                .where(CrawlRun.id == run_ids[site.key])
-                .values(
-                    status=status,
-                    finished_at=datetime.now(UTC),
-                    stats=stats,
-                    error=error or (None if reason == "finished" else f"stopped: {reason}"),
-                )
-            )
-            summaries.append(RunSummary(site.key, run_ids[site.key], status, stats, reason))
-    archive.close()
     return summaries
+
+
+def open_standalone(crawler: Any, spider_args: dict[str, Any]) -> dict[str, Any]:
+    """For `scrapy crawl news -a site=KEY [-a config=FILE] [-a max_pages=N]`: open a crawl
+    session on the crawler's settings and return the spider's keyword arguments.
+
+    A missing or unknown site, or a bad config, is one line on stderr and exit status 2
+    (before anything is opened), as with `newsarchive crawl`.
+    """
+    from scrapy import signals
+
+    from crawler.config import load_config
+
+    args = dict(spider_args)
+    key = args.pop("site", None)
+    config_path = args.pop("config", None)
+    max_pages = args.pop("max_pages", None)
+    try:
+        if not key:
+            raise ConfigError("scrapy crawl news needs a site: scrapy crawl news -a site=KEY")
+        config = load_config(config_path)
+        site = select_sites(config, [key])[0]
+        pages = int(max_pages) if max_pages is not None else None
+        session = CrawlSession(config, [site])
+    except (ConfigError, StorageError, ValueError) as exc:
+        # Raised here, Scrapy would only log it with a traceback and carry on: stop now.
+        sys.stderr.write(f"error: {exc}\n")
+        sys.stderr.flush()
+        os._exit(2)
+    crawler.settings.setdict(session.settings(), priority="spider")
+    session.watch(crawler, site)
+
+    def closed() -> None:
+        print(format_summary(session.finish()), flush=True)
+
+    # After the session's own spider_closed handler has recorded the reason.
+    crawler.signals.connect(closed, signal=signals.engine_stopped, weak=False)
+    return {**args, **session.spider_kwargs(site, max_pages=pages)}
 
 
 STOPPING_MESSAGE = "crawl stopping: request not sent"
@@ -307,15 +360,6 @@ def frontier_settings(redis_url: str) -> dict[str, Any]:
             "https": "crawler.frontier.RateLimitedHTTPHandler",
         },
     }
-
-
-def _fail_runs(archive: Archive, run_ids: dict[str, int], error: str) -> None:
-    with archive.session() as s:
-        s.execute(
-            update(CrawlRun)
-            .where(CrawlRun.id.in_(list(run_ids.values())))
-            .values(status="failed", finished_at=datetime.now(UTC), error=error)
-        )
 
 
 def _tick(

@@ -26,9 +26,8 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
-
-from storage.db import Archive, insert_for
+from storage import runs
+from storage.db import Archive
 from storage.models import CrawlRun
 
 log = logging.getLogger("schedules")
@@ -170,19 +169,13 @@ def _iso(moment: datetime) -> str:
 def claim_fire(archive: Archive, job: JobSpec, fire_time: datetime) -> int | None:
     """Insert the fire's crawl_runs row (status running); None when the fire is already taken."""
     with archive.session() as s:
-        return s.execute(
-            insert_for(s, CrawlRun)
-            .values(
-                site=job.site,
-                trigger="schedule" if job.kind == CRAWL else "revisit",
-                schedule_id=job.id,
-                fire_time=fire_time,
-                status="running",
-                started_at=datetime.now(UTC),
-            )
-            .on_conflict_do_nothing()
-            .returning(CrawlRun.id)
-        ).scalar()
+        return runs.claim_fire(
+            s,
+            job.site,
+            trigger="schedule" if job.kind == CRAWL else "revisit",
+            schedule_id=job.id,
+            fire_time=fire_time,
+        )
 
 
 def crawl_command(ctx: JobContext, job: JobSpec, fire_time: datetime, run_id: int) -> list[str]:
@@ -291,24 +284,13 @@ def _finish(
 ) -> FireResult:
     """Settle the row: ours to write when we stopped the crawl or it died without writing."""
     with ctx.archive.session() as s:
-        row = s.get(CrawlRun, run_id)
-        assert row is not None, f"crawl_runs row {run_id} vanished"
-        values: dict[str, Any] = {}
-        if stop_reason is not None:
-            values = {"status": "killed", "error": stop_reason}
-        elif row.status == "running":
-            values = {"status": "failed", "error": failure or _exit_description(returncode)}
-        if values:
-            values["finished_at"] = datetime.now(UTC)
-            s.execute(
-                update(CrawlRun)
-                .where(CrawlRun.id == run_id)
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
-        status = values.get("status", row.status)
-        error = values.get("error", row.error)
-        stats = row.stats or {}
+        row = runs.settle_fire(
+            s,
+            run_id,
+            stop_reason=stop_reason,
+            failure=None if stop_reason else failure or _exit_description(returncode),
+        )
+        status, error, stats = row.status, row.error, row.stats or {}
     detail = _describe(stats, error)
     elapsed = time.monotonic() - started
     level = logging.INFO if status == "ok" else logging.WARNING
@@ -339,15 +321,5 @@ def _describe(stats: dict[str, Any], error: str | None) -> str:
 
 def last_runs(archive: Archive, schedule_ids: list[str]) -> dict[str, CrawlRun]:
     """The most recent crawl_runs row of each schedule id (by fire time)."""
-    latest: dict[str, CrawlRun] = {}
-    if not schedule_ids:
-        return latest
     with archive.session() as s:
-        rows = s.scalars(
-            select(CrawlRun)
-            .where(CrawlRun.schedule_id.in_(schedule_ids))
-            .order_by(CrawlRun.fire_time.desc(), CrawlRun.id.desc())
-        )
-        for row in rows:
-            latest.setdefault(row.schedule_id or "", row)
-    return latest
+        return runs.last_runs(s, schedule_ids)

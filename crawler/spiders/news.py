@@ -117,9 +117,15 @@ class NewsSpider(Spider):
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
-        spider = super().from_crawler(crawler, *args, **kwargs)
         from scrapy import signals
 
+        if "services" not in kwargs:
+            # `scrapy crawl news -a site=KEY [-a config=FILE]`: the same crawl session,
+            # services, archive and summary as `newsarchive crawl KEY`.
+            from crawler.runner import open_standalone
+
+            kwargs = open_standalone(crawler, kwargs)
+        spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
         return spider
 

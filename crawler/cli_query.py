@@ -350,7 +350,7 @@ def reextract(
         opts = rx.parse_options(options)
     except ValueError as exc:
         raise QueryError(str(exc)) from None
-    archive = app.archive()
+    archive = app.archive(create=False)
     progress = _Progress(dry_run)
     try:
         report = rx.reextract(

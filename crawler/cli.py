@@ -145,7 +145,9 @@ def _fail(message: str, code: int) -> None:
     """One line on stderr, passwords hidden, then exit `code`."""
     from storage.redact import redact
 
-    click.echo(redact(" ".join(message.split("\n")).strip()), err=True)
+    # A hostile server's bytes may end up in a message: no control characters on a terminal.
+    line = "".join(c if c.isprintable() else repr(c)[1:-1] for c in " ".join(message.split()))
+    click.echo(redact(line), err=True)
     sys.exit(code)
 
 

@@ -27,15 +27,34 @@ def job_specs(config: Config, *, revisit_every: float) -> list[Any]:
     from schedules.jobs import CRAWL, REVISIT, JobSpec
 
     specs = []
-    for site in config.sites:
+    for i, site in enumerate(config.sites):
         if site.schedule is None and site.cron is None:
             continue  # crawled by hand only
         every = parse_every(site.schedule).total_seconds() if site.schedule else None
         limit = site.time_limit_seconds
-        specs.append(JobSpec(site.key, CRAWL, limit, every_seconds=every, cron=site.cron))
+        spec = JobSpec(site.key, CRAWL, limit, every_seconds=every, cron=site.cron)
+        _check_trigger(spec, f"sites[{i}].{'cron' if site.cron else 'schedule'}", config)
+        specs.append(spec)
         if site.revisit:
             specs.append(JobSpec(site.key, REVISIT, limit, every_seconds=revisit_every))
     return specs
+
+
+def _check_trigger(spec: Any, key: str, config: Config) -> None:
+    """ConfigError naming the key when APScheduler cannot plan this job's next fire.
+
+    Checked before the daemon takes the lease: a leader that cannot build its jobs would
+    hold the lease while firing nothing, and keep a standby from taking over.
+    """
+    from datetime import UTC, datetime
+
+    from crawler.config import ConfigError
+    from schedules.scheduler import make_trigger
+
+    try:
+        make_trigger(spec).get_next_fire_time(None, datetime.now(UTC))
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise ConfigError(f"{config.source or 'config'}: {key}: cannot schedule: {exc}") from None
 
 
 def _seconds(_ctx: click.Context, param: click.Parameter, value: str | float | None) -> float:

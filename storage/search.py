@@ -124,8 +124,10 @@ def to_fts5(query: str) -> str:
         alts = " OR ".join(q(t) for t in group)
         parts.append(f"({alts})" if len(group) > 1 else alts)
     expr = " AND ".join(parts)
-    for term in terms.excluded:
-        expr = f"({expr}) NOT {q(term)}"
+    if terms.excluded:
+        # One flat NOT (a OR b OR ...), not one nesting level per word: FTS5's parser has a
+        # small stack, and ~100 nested NOTs overflow it.
+        expr = f"({expr}) NOT ({' OR '.join(q(t) for t in terms.excluded)})"
     return expr
 
 
@@ -138,10 +140,11 @@ def filter_clauses(session: Session, filters: Filters) -> list[ColumnElement[boo
         out.append(Article.published_at >= filters.since)
     if filters.until:
         out.append(Article.published_at < filters.until)
-    if filters.language:
-        out.append(func.lower(Article.language).like(filters.language.lower() + "%"))
+    if filters.language:  # a prefix: "en" matches "en-GB"; % and _ are plain characters
+        prefix = _like_escape(filters.language.lower()) + "%"
+        out.append(func.lower(Article.language).like(prefix, "\\"))
     if filters.author:
-        pattern = "%" + filters.author.lower().replace("%", r"\%").replace("_", r"\_") + "%"
+        pattern = "%" + _like_escape(filters.author.lower()) + "%"
         if _dialect(session) == "postgresql":
             each = func.json_array_elements_text(Article.authors).table_valued("value")
             folded = func.lower(each.c.value)
@@ -259,6 +262,10 @@ def _hit(row: Any) -> Hit:
         score=float(f"{float(row[8] or 0.0):.6g}"),
         snippet=" ".join(str(row[9] or "").split()),
     )
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _lower(value: object) -> str | None:

@@ -113,7 +113,16 @@ _register_commands()
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the CLI and turn domain errors into one line."""
     try:
-        cli.main(args=argv, prog_name="newsarchive", standalone_mode=False)
+        try:
+            cli.main(args=argv, prog_name="newsarchive", standalone_mode=False)
+        except SystemExit:
+            from click.utils import PacifyFlushWrapper
+
+            # Click turns a closed stdout (`| head`) into exit 1 after wrapping the streams;
+            # the reader leaving early is not an error.
+            if isinstance(sys.stdout, PacifyFlushWrapper):
+                _quiet_broken_pipe()
+            raise
     except click.exceptions.Abort:
         _fail("aborted", 130)
     except click.UsageError as exc:
@@ -164,7 +173,7 @@ def _quiet_broken_pipe() -> None:
 
     # Python would report the pipe again when it flushes stdout at exit: point it nowhere.
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    os.dup2(devnull, sys.__stdout__.fileno() if sys.__stdout__ else 1)
     sys.exit(0)
 
 

@@ -273,10 +273,9 @@ def export(
         newsarchive export --format jsonl --site ledger -o ledger.jsonl
         newsarchive export --format warc --since 2024-05-01 -o may.warc.gz
     """
+    from crawler.export_target import check_output
     from storage import export as ex
     from storage.query import Filters
-
-    from crawler.export_target import check_output
 
     start, end = _dates(since, until)
     binary = fmt == "warc"

@@ -48,7 +48,7 @@ def make_engine(url: str, *, readonly: bool = False, echo: bool = False) -> Engi
     """
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise DatabaseError(f"invalid database URL {redact(url)!r}") from None
     kwargs: dict[str, Any] = {"echo": echo}
     if parsed.get_backend_name() == "sqlite":
@@ -81,7 +81,7 @@ def _must_exist(url: str) -> None:
     """A mistyped --db for a read must not leave an empty archive behind."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return  # make_engine says what is wrong
     database = parsed.database
     if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":

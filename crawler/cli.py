@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
 
             # Click turns a closed stdout (`| head`) into exit 1 after wrapping the streams;
             # the reader leaving early is not an error.
-            if isinstance(sys.stdout, PacifyFlushWrapper):
+            if isinstance(sys.stdout, PacifyFlushWrapper):  # type: ignore[arg-type]
                 _quiet_broken_pipe()
             raise
     except click.exceptions.Abort:

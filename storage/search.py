@@ -127,7 +127,8 @@ def to_fts5(query: str) -> str:
     if terms.excluded:
         # One flat NOT (a OR b OR ...), not one nesting level per word: FTS5's parser has a
         # small stack, and ~100 nested NOTs overflow it.
-        expr = f"({expr}) NOT ({' OR '.join(q(t) for t in terms.excluded)})"
+        excluded = " OR ".join(q(t) for t in terms.excluded)
+        expr = f"({expr}) NOT " + (f"({excluded})" if len(terms.excluded) > 1 else excluded)
     return expr
 
 

@@ -112,6 +112,9 @@ _register_commands()
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the CLI and turn domain errors into one line."""
+    from storage.redact import redact_logs
+
+    redact_logs()
     try:
         try:
             cli.main(args=argv, prog_name="newsarchive", standalone_mode=False)

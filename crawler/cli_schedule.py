@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from crawler.cli import AppContext, pass_app
-from crawler.config import Config, parse_duration, parse_every
+from crawler.config import MAX_DURATION, Config, parse_duration, parse_every
 
 ENV_LEASE_SECONDS = "NEWSARCHIVE_LEASE_SECONDS"
 
@@ -58,17 +58,22 @@ def _check_trigger(spec: Any, key: str, config: Config) -> None:
 
 
 def _seconds(_ctx: click.Context, param: click.Parameter, value: str | float | None) -> float:
-    """Click callback: "30s", "2m", or a bare number of seconds."""
+    """Click callback: "30s", "2m", or a bare number of seconds (at most MAX_DURATION)."""
     if value is None or isinstance(value, float):
         return float(value or 0)
     try:
-        return float(value)
+        seconds = float(value)
     except ValueError:
-        pass
-    try:
-        return parse_duration(value).total_seconds()
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param=param) from None
+        try:
+            return parse_duration(value).total_seconds()
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param=param) from None
+    if not 0 <= seconds <= MAX_DURATION.total_seconds():  # also NaN
+        raise click.BadParameter(
+            f"{value!r} is not between 0 and {MAX_DURATION.total_seconds():.0f} seconds",
+            param=param,
+        )
+    return seconds
 
 
 @click.group()

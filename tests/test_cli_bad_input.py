@@ -244,6 +244,11 @@ CASES: list[tuple[str, Args, str]] = [
         ],
         "skipped 1 whose WARC record is unreadable",
     ),
+    (
+        "huge-lease",
+        lambda w: ["schedule", "run", "--lease-seconds", "1e308"],
+        "--lease-seconds",
+    ),
     ("export-empty-name", lambda w: ["export", "--format", "jsonl", "-o", ""], "-o needs"),
 ]
 

@@ -50,6 +50,11 @@ def make_engine(url: str, *, readonly: bool = False, echo: bool = False) -> Engi
         parsed = make_url(url)
     except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise DatabaseError(f"invalid database URL {redact(url)!r}") from None
+    if "+" in parsed.drivername:
+        try:
+            parsed.get_dialect()
+        except ArgumentError:  # NoSuchModuleError: e.g. postgresql+nosuchdriver
+            raise DatabaseError(f"unknown database driver {parsed.drivername!r}") from None
     kwargs: dict[str, Any] = {"echo": echo}
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":

@@ -157,6 +157,8 @@ CASES: list[tuple[str, Args, str]] = [
         "bad port",
     ),
     ("unknown-driver", lambda w: ["--db", f"foo://u:{SECRET}@x", "stats"], "unsupported database"),
+    ("unknown-dbapi-driver", lambda w: ["--db", "postgresql+nope://h/db", "stats"], "driver"),
+    ("unknown-sqlite-driver", lambda w: ["--db", "sqlite+nope:///x.db", "db", "upgrade"], "driver"),
     (
         "unreachable-postgres",
         lambda w: ["--db", f"postgresql://u:{SECRET}@127.0.0.1:1/db", "stats"],

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -35,6 +35,10 @@ _EVERY = re.compile(
 )
 
 
+# Anything longer is a typo, and would overflow datetime arithmetic later (year 9999).
+MAX_DURATION = timedelta(days=3660)
+
+
 class ConfigError(Exception):
     """A configuration problem, phrased as one line naming the file, the key and the problem."""
 
@@ -44,7 +48,13 @@ def parse_duration(text: str) -> timedelta:
     m = _DURATION.match(text)
     if not m:
         raise ValueError(f"not a duration: {text!r} (use e.g. 30m, 6h, 1d)")
-    return timedelta(seconds=float(m.group(1)) * _UNIT_SECONDS[m.group(2).lower()])
+    return _bounded(float(m.group(1)) * _UNIT_SECONDS[m.group(2).lower()], text)
+
+
+def _bounded(seconds: float, text: str) -> timedelta:
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"too long: {text!r} (at most {MAX_DURATION.days}d)")
+    return timedelta(seconds=seconds)
 
 
 def parse_every(text: str) -> timedelta:
@@ -56,7 +66,56 @@ def parse_every(text: str) -> timedelta:
     seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit[0]]
     if n <= 0:
         raise ValueError(f"schedule interval must be positive: {text!r}")
-    return timedelta(seconds=n * seconds)
+    return _bounded(n * seconds, text)
+
+
+def check_http_url(url: str) -> str:
+    """`url` if it is http(s) with a host and a valid port; ValueError saying what is wrong."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise ValueError(f"not a valid URL {url!r}: {exc}") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an http(s) URL with a host: {url!r}")
+    if any(c.isspace() for c in url):
+        raise ValueError(f"URL contains whitespace: {url!r}")
+    return url
+
+
+def check_database_url(url: str) -> str:
+    """`url` if SQLAlchemy can parse it and it names SQLite or PostgreSQL (password hidden)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from storage.redact import redact
+
+    if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", url):
+        raise ValueError(
+            f"unsupported database URL {redact(url)!r} (use sqlite:/// or postgresql://)"
+        )
+    try:
+        make_url(url)
+    except (ArgumentError, ValueError) as exc:
+        # make_url's own message repeats the URL, password included: say it without.
+        why = "bad port" if "int()" in str(exc) else "cannot parse it"
+        raise ValueError(f"invalid database URL {redact(url)!r}: {why}") from None
+    return url
+
+
+def check_cron(expr: str) -> str:
+    """`expr` if APScheduler can build a trigger from it (5 fields, values in range)."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    if len(expr.split()) != 5:
+        raise ValueError(f"cron needs 5 fields (min hour day month weekday), got {expr!r}")
+    try:
+        CronTrigger.from_crontab(expr, timezone=UTC)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"bad cron {expr!r}: {exc}") from None
+    return expr
 
 
 class _Model(BaseModel):
@@ -84,15 +143,22 @@ class ArchiveConfig(_Model):
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, v: str) -> str:
-        if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", v):
-            raise ValueError(f"unsupported database URL {v!r} (use sqlite:/// or postgresql://)")
-        return v
+        return check_database_url(v)
 
     @field_validator("frontier")
     @classmethod
     def _redis_frontier(cls, v: str | None) -> str | None:
+        from storage.redact import redact
+
         if v is not None and not v.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError(f"frontier must be a redis:// URL, got {v!r}")
+            raise ValueError(f"frontier must be a redis:// URL, got {redact(v)!r}")
+        if v is not None and v.startswith(("redis://", "rediss://")):
+            from urllib.parse import urlsplit
+
+            try:
+                urlsplit(v).port  # noqa: B018 - raises ValueError on a bad port
+            except ValueError:
+                raise ValueError(f"bad port in {redact(v)!r}") from None
         return v
 
 
@@ -118,8 +184,7 @@ class SiteConfig(_Model):
     @classmethod
     def _http_urls(cls, v: list[str]) -> list[str]:
         for url in v:
-            if not re.match(r"^https?://[^/\s]+", url):
-                raise ValueError(f"not an http(s) URL: {url!r}")
+            check_http_url(url)
         return v
 
     @field_validator("article_pattern")
@@ -155,9 +220,7 @@ class SiteConfig(_Model):
     @field_validator("cron")
     @classmethod
     def _cron(cls, v: str | None) -> str | None:
-        if v is not None and len(v.split()) != 5:
-            raise ValueError(f"cron needs 5 fields (min hour day month weekday), got {v!r}")
-        return v
+        return check_cron(v) if v is not None else v
 
     @model_validator(mode="after")
     def _defaults(self) -> SiteConfig:

@@ -251,8 +251,13 @@ class SchedulerDaemon:
     def _take_over(self) -> None:
         try:
             result = sync_jobs(self.scheduler, self.specs)
-        except Exception:
-            log.exception("cannot sync jobs with the config; staying paused")
+        except Exception as exc:
+            # Holding the lease while firing nothing would keep a standby from leading.
+            log.error("cannot sync jobs with the config (%s); releasing the lease", exc)
+            try:
+                self.lease.release()
+            except Exception as release_exc:
+                log.warning("cannot release the lease (it will expire): %s", release_exc)
             return
         log.info("leader now (%s): jobs added %s, updated %s, removed %s, unchanged %s",
                  self.lease.holder, result.added or "-", result.updated or "-",

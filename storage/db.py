@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.errors import DatabaseError
+from storage.redact import redact
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 60_000
@@ -46,8 +48,13 @@ def make_engine(url: str, *, readonly: bool = False, echo: bool = False) -> Engi
     """
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
-        raise DatabaseError(f"invalid database URL {url!r}: {exc}") from None
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        raise DatabaseError(f"invalid database URL {redact(url)!r}") from None
+    if "+" in parsed.drivername:
+        try:
+            parsed.get_dialect()
+        except ArgumentError:  # NoSuchModuleError: e.g. postgresql+nosuchdriver
+            raise DatabaseError(f"unknown database driver {parsed.drivername!r}") from None
     kwargs: dict[str, Any] = {"echo": echo}
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -73,6 +80,20 @@ def make_engine(url: str, *, readonly: bool = False, echo: bool = False) -> Engi
                 f"PostgreSQL needs the postgres extra: pip install 'newsarchive[postgres]' ({exc})"
             ) from None
     raise DatabaseError(f"unsupported database {parsed.get_backend_name()!r}")
+
+
+def _must_exist(url: str) -> None:
+    """A mistyped --db for a read must not leave an empty archive behind."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return  # make_engine says what is wrong
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return
+    if database.startswith("file:") or Path(database).expanduser().is_file():
+        return
+    raise DatabaseError(f"no archive at {database} (create one with `db upgrade` or a crawl)")
 
 
 def _bind(target: Engine | Session | Connection) -> Engine | Connection:
@@ -116,12 +137,60 @@ def alembic_config(engine: Engine | None = None) -> Any:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Create or migrate the schema to `revision` (idempotent)."""
+    with _migration_lock(engine):
+        _upgrade(engine, revision)
+
+
+def _upgrade(engine: Engine, revision: str) -> None:
     from alembic import command
 
+    _check_not_newer(engine, current_revision(engine))
     try:
         command.upgrade(alembic_config(engine), revision)
     except OperationalError as exc:
-        raise DatabaseError(f"cannot migrate {engine.url!r}: {exc.orig}") from None
+        raise DatabaseError(f"cannot migrate {_shown(engine)}: {exc.orig}") from None
+
+
+def migrate(engine: Engine) -> tuple[str | None, str | None]:
+    """Upgrade to head under the migration lock; the revisions before and after."""
+    with _migration_lock(engine):
+        before = current_revision(engine)
+        _upgrade(engine, "head")
+        return before, current_revision(engine)
+
+
+def _shown(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """Serialise migrations of one SQLite file across processes (PostgreSQL: env.py's lock).
+
+    An exclusive flock on a sidecar file, ``<db>.lock``: not on the database itself, because
+    closing any descriptor of that file would drop SQLite's own POSIX locks in this process.
+    """
+    database = engine.url.database if is_sqlite(engine) else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        yield
+        return
+    with open(Path(database).expanduser().with_name(Path(database).name + ".lock"), "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)  # released when the file is closed
+        yield
+
+
+def _check_not_newer(engine: Engine, at: str | None) -> None:
+    """DatabaseError when the database was migrated by a newer newsarchive than this one."""
+    if at is None:
+        return
+    from alembic.script import ScriptDirectory
+
+    known = {s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+    if at not in known:
+        raise DatabaseError(
+            f"{_shown(engine)} is at schema revision {at!r}, newer than this newsarchive "
+            f"knows (newest {head_revision()!r}): upgrade newsarchive"
+        )
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -151,17 +220,25 @@ def ensure_schema(engine: Engine) -> None:
             raise DatabaseError(f"cannot open database {key}: {exc.orig}") from None
         head = head_revision()
         if at != head:
-            if at is None and inspect(engine).has_table("articles"):
-                raise DatabaseError(f"{key} has tables but no migration history")
-            upgrade(engine)
+            with _migration_lock(engine):
+                at = current_revision(engine)  # another process may have migrated meanwhile
+                if at is None and inspect(engine).has_table("articles"):
+                    raise DatabaseError(f"{key} has tables but no migration history")
+                if at != head:
+                    _upgrade(engine, "head")
         _migrated.add(key)
 
 
 class Archive:
     """An open archive database: engine + session factory, schema ensured."""
 
-    def __init__(self, url: str, *, migrate: bool = True, readonly: bool = False) -> None:
+    def __init__(
+        self, url: str, *, migrate: bool = True, readonly: bool = False, create: bool = True
+    ) -> None:
+        """`create=False`: DatabaseError instead of creating a SQLite file that is not there."""
         self.url = url
+        if not create:
+            _must_exist(url)
         self.engine = make_engine(url, readonly=readonly)
         if migrate:
             if readonly:  # migrating needs a writer, once per process

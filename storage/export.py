@@ -30,7 +30,7 @@ from warcio.warcwriter import WARCWriter
 from storage.models import Capture
 from storage.query import iter_articles
 from storage.search import Filters
-from storage.warc import WarcStore, _read_member
+from storage.warc import WarcReadError, WarcStore, _read_member
 
 CSV_FIELDS = [
     "id",
@@ -124,9 +124,11 @@ def _exchange(store: WarcStore, cap: Capture) -> bytes:
     raw = store.read_raw(cap.warc_file, cap.warc_offset, cap.warc_length)
     with open(store.directory / cap.warc_file, "rb") as fh:
         fh.seek(cap.warc_offset)
-        first = _read_member(fh)
+        first = _read_member(fh)  # ValueError when corrupt: the caller skips this capture
+        if first is None or first[1] != cap.warc_length:
+            raise ValueError("no complete gzip member at the stored offset")
         nxt = _read_member_safely(fh)
-    if first is None or nxt is None:
+    if nxt is None:
         return raw
     _, rid, _ = _record_id(first[0])
     rtype, _, concurrent = _record_id(nxt[0])
@@ -144,9 +146,17 @@ def _read_member_safely(fh: Any) -> tuple[bytes, int] | None:
 
 
 def export_warc(
-    session: Session, store: WarcStore, out: IO[bytes], f: CaptureFilters | None = None
+    session: Session,
+    store: WarcStore,
+    out: IO[bytes],
+    f: CaptureFilters | None = None,
+    skipped: list[str] | None = None,
 ) -> int:
-    """Write a WARC file of the original captures; returns the number of captures written."""
+    """Write a WARC file of the original captures; returns the number of captures written.
+
+    A capture whose stored record cannot be read back (corrupt or missing WARC file) is
+    left out, and described in `skipped` ("file@offset: why") when a list is given.
+    """
     buf = io.BytesIO()
     writer = WARCWriter(buf, gzip=True, warc_version="1.1")
     name = getattr(out, "name", "export.warc.gz")
@@ -159,7 +169,13 @@ def export_warc(
     out.write(buf.getvalue())
     n = 0
     for cap in _iter_captures(session, f or CaptureFilters()):
-        out.write(_exchange(store, cap))
+        try:
+            exchange = _exchange(store, cap)
+        except (OSError, ValueError, WarcReadError) as exc:
+            if skipped is not None:
+                skipped.append(f"{cap.warc_file}@{cap.warc_offset}: {exc}")
+            continue
+        out.write(exchange)
         n += 1
     return n
 

@@ -54,6 +54,7 @@ __all__ = [
     "stats",
 ]
 
+_MAX_ID = 2**63 - 1  # larger cannot be an id on either database
 _AGE = re.compile(r"^(\d+)\s*([hdw])$")
 _AGE_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
 
@@ -65,6 +66,16 @@ def parse_when(value: str, *, end: bool = False) -> datetime:
     ``--until 2024-05-06`` includes the 6th. Naive times are taken as UTC.
     """
     raw = value.strip()
+    try:
+        when = _parse_when(raw, value, end)
+        # Normalised to UTC here: an offset at the edge of the calendar (0001-01-01+14:00)
+        # overflows now, as one line, not later inside the database driver.
+        return when.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise QueryError(f"date out of range: {value!r}") from None
+
+
+def _parse_when(raw: str, value: str, end: bool) -> datetime:
     if m := _AGE.match(raw):
         return datetime.now(UTC) - timedelta(**{_AGE_UNITS[m.group(2)]: int(m.group(1))})
     for fmt, step in (("%Y-%m-%d", "day"), ("%Y-%m", "month"), ("%Y", "year")):
@@ -102,8 +113,9 @@ def iso(when: datetime | None, tz_minutes: int | None = None) -> str | None:
 def resolve_article(session: Session, ref: str | int) -> Article:
     """The article with this id, or known under this URL (any variant); NotFound otherwise."""
     text = str(ref).strip()
-    if text.isdigit():
-        article = session.get(Article, int(text))
+    if text.isascii() and text.isdigit():  # not "²", which str.isdigit() accepts
+        number = int(text)
+        article = session.get(Article, number) if number <= _MAX_ID else None
     elif "://" in text:
         try:
             article = find_article(session, text)

@@ -125,8 +125,11 @@ def to_fts5(query: str) -> str:
         alts = " OR ".join(q(t) for t in group)
         parts.append(f"({alts})" if len(group) > 1 else alts)
     expr = " AND ".join(parts)
-    for term in terms.excluded:
-        expr = f"({expr}) NOT {q(term)}"
+    if terms.excluded:
+        # One flat NOT (a OR b OR ...), not one nesting level per word: FTS5's parser has a
+        # small stack, and ~100 nested NOTs overflow it.
+        excluded = " OR ".join(q(t) for t in terms.excluded)
+        expr = f"({expr}) NOT " + (f"({excluded})" if len(terms.excluded) > 1 else excluded)
     return expr
 
 
@@ -139,10 +142,11 @@ def filter_clauses(session: Session, filters: Filters) -> list[ColumnElement[boo
         out.append(Article.published_at >= filters.since)
     if filters.until:
         out.append(Article.published_at < filters.until)
-    if filters.language:
-        out.append(func.lower(Article.language).like(filters.language.lower() + "%"))
+    if filters.language:  # a prefix: "en" matches "en-GB"; % and _ are plain characters
+        prefix = _like_escape(filters.language.lower()) + "%"
+        out.append(func.lower(Article.language).like(prefix, "\\"))
     if filters.author:
-        pattern = "%" + filters.author.lower().replace("%", r"\%").replace("_", r"\_") + "%"
+        pattern = "%" + _like_escape(filters.author.lower()) + "%"
         if is_postgresql(session):
             each = func.json_array_elements_text(Article.authors).table_valued("value")
             folded = func.lower(each.c.value)
@@ -260,6 +264,10 @@ def _hit(row: Any) -> Hit:
         score=float(f"{float(row[8] or 0.0):.6g}"),
         snippet=" ".join(str(row[9] or "").split()),
     )
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _lower(value: object) -> str | None:

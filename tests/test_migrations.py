@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
 from alembic import command
 from sqlalchemy import inspect
 
 from storage.db import alembic_config, current_revision, head_revision, make_engine, upgrade
+from storage.errors import DatabaseError
 
 
 def test_upgrade_from_empty_database_then_alembic_check_is_clean(db_url: str) -> None:
@@ -40,5 +46,39 @@ def test_sqlite_connections_use_wal_and_foreign_keys(sqlite_url: str) -> None:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 10_000
+    finally:
+        engine.dispose()
+
+
+def test_four_processes_opening_a_fresh_sqlite_archive_together_all_succeed(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    cmd = [sys.executable, "-m", "crawler", "--db", url]
+    commands = [[*cmd, "db", "upgrade"], [*cmd, "schedule", "list"]] * 2
+    procs = [
+        subprocess.Popen(c, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for c in commands
+    ]
+    results = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in procs]
+    for proc in procs:
+        proc.stdout and proc.stdout.close()
+        proc.stderr and proc.stderr.close()
+    assert [code for code, _ in results] == [0, 0, 0, 0], results
+    engine = make_engine(url)
+    try:
+        assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()
+
+
+def test_a_database_newer_than_the_code_is_one_clear_error(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    try:
+        upgrade(engine)
+        with engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE alembic_version SET version_num = 'fffffffffff'")
+        with pytest.raises(DatabaseError, match="newer than this newsarchive"):
+            upgrade(engine)
     finally:
         engine.dispose()

@@ -114,3 +114,15 @@ def test_fts5_rewriting_quotes_every_term() -> None:
     assert to_fts5('flood "sea wall" OR dyke -storm') == (
         '("flood" AND ("sea wall" OR "dyke")) NOT "storm"'
     )
+
+
+def test_a_hundred_excluded_words_neither_overflow_nor_change_the_hits(archive: Built) -> None:
+    nothing = " ".join(f"-zzq{i}" for i in range(100))
+    assert sorted(ids(archive.url, f"harbour {nothing}")) == [1, 3]
+    assert ids(archive.url, f"harbour {nothing} -vote") == [1]
+
+
+def test_language_wildcards_are_plain_characters(archive: Built) -> None:
+    assert ids(archive.url, "harbour OR cracks", Filters(language="es")) == [2]
+    assert ids(archive.url, "harbour OR cracks", Filters(language="%")) == []
+    assert ids(archive.url, "harbour OR cracks", Filters(language="_s")) == []

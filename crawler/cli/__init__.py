@@ -32,10 +32,12 @@ class AppContext:
     def config(self) -> Config:
         return load_config(self.config_path, database_url=self.db)
 
-    def archive(self, *, readonly: bool = False) -> Any:
+    def archive(self, *, readonly: bool = False, create: bool | None = None) -> Any:
+        """Open the archive; reads (and `create=False`) never create a missing SQLite file."""
         from storage.db import Archive
 
-        return Archive(self.config.archive.database_url, readonly=readonly)
+        url = self.config.archive.database_url
+        return Archive(url, readonly=readonly, create=not readonly if create is None else create)
 
 
 pass_app = click.make_pass_decorator(AppContext)
@@ -77,13 +79,11 @@ def db_upgrade(app: AppContext) -> None:
     Example:
         newsarchive --db sqlite:///archive.db db upgrade
     """
-    from storage.db import current_revision, make_engine, upgrade
+    from storage.db import make_engine, migrate
 
     engine = make_engine(app.config.archive.database_url)
     try:
-        before = current_revision(engine)
-        upgrade(engine)
-        after = current_revision(engine)
+        before, after = migrate(engine)
     finally:
         engine.dispose()
     url = engine.url.render_as_string(hide_password=True)
@@ -112,30 +112,72 @@ _register_commands()
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the CLI and turn domain errors into one line."""
+    from storage.redact import redact_logs
+
+    redact_logs()
     try:
-        cli.main(args=argv, prog_name="newsarchive", standalone_mode=False)
+        try:
+            cli.main(args=argv, prog_name="newsarchive", standalone_mode=False)
+        except SystemExit:
+            from click.utils import PacifyFlushWrapper
+
+            # Click turns a closed stdout (`| head`) into exit 1 after wrapping the streams;
+            # the reader leaving early is not an error.
+            if isinstance(sys.stdout, PacifyFlushWrapper):  # type: ignore[arg-type]
+                _quiet_broken_pipe()
+            raise
     except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(130)
+        _fail("aborted", 130)
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx else "newsarchive"
+        _fail(f"error: {exc.format_message()} (see {where} --help)", exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+        _fail(f"error: {exc.format_message()}", exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except (ConfigError, StorageError) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2 if isinstance(exc, ConfigError) else 1)
+        _fail(f"error: {exc}", 2 if isinstance(exc, ConfigError) else 1)
     except DBAPIError as exc:  # the database is unreachable, read-only, locked, ...
-        click.echo(f"error: database: {str(exc.orig).strip().splitlines()[0]}", err=True)
-        sys.exit(1)
-    except OSError as exc:  # a folder that cannot be created, a file that cannot be written
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        sys.exit(130)
+        _fail(f"error: database: {_first_line(exc.orig)}", 1)
     except BrokenPipeError:
-        sys.exit(0)
+        _quiet_broken_pipe()
+    except OSError as exc:  # a folder that cannot be created, a file that cannot be written
+        _fail(f"error: {exc}", 1)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    _flush_or_quiet()
+
+
+def _first_line(exc: object) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _fail(message: str, code: int) -> None:
+    """One line on stderr, passwords hidden, then exit `code`."""
+    from storage.redact import redact
+
+    # A hostile server's bytes may end up in a message: no control characters on a terminal.
+    line = "".join(c if c.isprintable() else repr(c)[1:-1] for c in " ".join(message.split()))
+    click.echo(redact(line), err=True)
+    sys.exit(code)
+
+
+def _flush_or_quiet() -> None:
+    """`newsarchive export -o - | head`: the reader left; that is not an error."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+
+
+def _quiet_broken_pipe() -> None:
+    import os
+
+    # Python would report the pipe again when it flushes stdout at exit: point it nowhere.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.__stdout__.fileno() if sys.__stdout__ else 1)
+    sys.exit(0)
 
 
 if __name__ == "__main__":

@@ -56,6 +56,8 @@ def crawl(
         raise click.UsageError('--worker needs [archive] frontier = "redis://…" in the config')
     for key in sites:
         config.site(key)  # unknown site: one clear line before anything starts
+    if config.archive.frontier:
+        _check_frontier(config.archive.frontier)
     progress = _live_progress() if is_tty() else None
     try:
         summaries = run_crawl(
@@ -110,6 +112,25 @@ class _LiveProgress:
         self.live.stop()
 
 
+def _check_frontier(url: str) -> None:
+    """One line, before any run starts, when the shared frontier's Redis does not answer."""
+    from storage.redact import redact
+
+    try:
+        import redis
+    except ImportError:
+        raise click.ClickException(
+            "a shared frontier needs the distributed extra: pip install 'newsarchive[distributed]'"
+        ) from None
+    client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        raise click.ClickException(f"frontier {redact(url)} unreachable: {exc}") from None
+    finally:
+        client.close()
+
+
 def _live_progress() -> _LiveProgress:
     return _LiveProgress()
 
@@ -141,9 +162,19 @@ def discover(
         newsarchive discover https://news.example.com/category/world/
         newsarchive discover --html page.html --url https://news.example.com/world/ --format json
     """
+    import re
+
     from crawler.discovery import discover as run_discover
     from crawler.discovery import format_discovery
 
+    if article_pattern is not None:
+        try:
+            re.compile(article_pattern)
+        except re.error as exc:
+            raise click.BadParameter(
+                f"not a regular expression {article_pattern!r}: {exc}",
+                param_hint="--article-pattern",
+            ) from None
     if html_file:
         if not base_url:
             raise click.UsageError("--html needs --url (the page's address, to resolve links)")
@@ -158,18 +189,26 @@ def discover(
 
 def _fetch(url: str, app: AppContext) -> tuple[bytes, str]:
     """One polite GET with the configured User-Agent (no crawl machinery needed)."""
+    import http.client
     import urllib.error
     import urllib.request
 
-    if not url.startswith(("http://", "https://")):
-        raise click.UsageError(f"not an http(s) URL: {url}")
+    from crawler.config import check_http_url
+
+    try:
+        check_http_url(url)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
     req = urllib.request.Request(url, headers={"User-Agent": app.config.archive.user_agent})
     try:
         with urllib.request.urlopen(req, timeout=app.config.archive.download_timeout) as resp:
             limit = int(app.config.archive.max_response_mb * 1024 * 1024)
             return resp.read(limit), resp.geturl()
-    except (urllib.error.URLError, TimeoutError, ValueError) as exc:
-        raise click.ClickException(f"cannot fetch {url}: {exc}") from None
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        # URLError, timeouts, resets are OSErrors; a server speaking garbage or hanging up
+        # mid-response is an HTTPException (BadStatusLine, RemoteDisconnected, IncompleteRead).
+        why = f"{type(exc).__name__}: {exc}" if isinstance(exc, http.client.HTTPException) else exc
+        raise click.ClickException(f"cannot fetch {url}: {why}") from None
 
 
 @click.command()

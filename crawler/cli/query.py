@@ -24,6 +24,7 @@ from storage.errors import QueryError
 
 F = TypeVar("F", bound=Callable[..., Any])
 FORMATS = ["table", "json", "jsonl", "csv"]
+MAX_OFFSET = 10**12  # far past any archive; larger overflows the databases' 64-bit OFFSET
 
 
 def _filter_options(fn: F) -> F:
@@ -80,8 +81,12 @@ def _emit_rows(rows: list[dict[str, Any]], fmt: str, columns: list[str]) -> None
 @click.option("--language", help="Only articles in this language, e.g. en.")
 @click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
-@click.option("--offset", type=click.IntRange(0), default=0, help="Skip this many hits.")
-@click.option("--page", type=click.IntRange(1), help="Page number (of --limit hits each).")
+@click.option(
+    "--offset", type=click.IntRange(0, MAX_OFFSET), default=0, help="Skip this many hits."
+)
+@click.option(
+    "--page", type=click.IntRange(1, MAX_OFFSET), help="Page number (of --limit hits each)."
+)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table")
 @pass_app
 def search(
@@ -114,6 +119,8 @@ def search(
     filters = Filters(site=site, since=start, until=end, author=author, language=language)
     if page:
         offset = (page - 1) * limit
+        if offset > MAX_OFFSET:
+            raise click.BadParameter(f"page {page} of {limit} starts past hit {MAX_OFFSET}")
     with _reading(app) as s:
         hits = run_search(s, query, filters, sort=sort, limit=limit, offset=offset)  # type: ignore[arg-type]
     rows: list[dict[str, Any]] = [
@@ -244,6 +251,7 @@ def diff(
 @_filter_options
 @click.option("--all-versions", is_flag=True, help="jsonl/csv: one row per version.")
 @click.option("-o", "--output", required=True, help="Output file, or - for stdout.")
+@click.option("--force", is_flag=True, help="Replace an existing file (never the archive's own).")
 @pass_app
 def export(
     app: AppContext,
@@ -253,6 +261,7 @@ def export(
     until: str | None,
     all_versions: bool,
     output: str,
+    force: bool,
 ) -> None:
     """Export articles (jsonl, csv) or the original captures (warc) and their index (cdxj).
 
@@ -264,6 +273,7 @@ def export(
         newsarchive export --format jsonl --site ledger -o ledger.jsonl
         newsarchive export --format warc --since 2024-05-01 -o may.warc.gz
     """
+    from crawler.export_target import check_output
     from storage import export as ex
     from storage.query import Filters
 
@@ -271,7 +281,9 @@ def export(
     binary = fmt == "warc"
     if binary and output == "-" and _is_tty(sys.stdout):
         raise click.UsageError("refusing to write gzipped WARC to a terminal: use -o FILE")
-    with _reading(app) as s, _open_output(output, binary) as out:
+    direct = check_output(output, app.config, force=force)
+    skipped: list[str] = []
+    with _reading(app) as s, _open_output(output, binary, direct) as out:
         if fmt in ("jsonl", "csv"):
             filters = Filters(site=site, since=start, until=end)
             fn = ex.export_jsonl if fmt == "jsonl" else ex.export_csv
@@ -282,28 +294,53 @@ def export(
             if fmt == "warc":
                 from storage.warc import WarcStore
 
-                n = ex.export_warc(s, WarcStore(Path(app.config.archive.warc_dir)), out, cf)
+                store = WarcStore(Path(app.config.archive.warc_dir))
+                n = ex.export_warc(s, store, out, cf, skipped=skipped)
             else:
                 n = ex.export_cdxj(s, out, cf)
             what = "captures"
+    if skipped:
+        raise QueryError(
+            f"exported {n} {what} as {fmt} to {output}, but skipped {len(skipped)} whose "
+            f"WARC record is unreadable (first: {skipped[0]})"
+        )
     click.echo(f"exported {n} {what} as {fmt} to {output}", err=True)
 
 
 @contextmanager
-def _open_output(output: str, binary: bool) -> Iterator[Any]:
+def _open_output(output: str, binary: bool, direct: bool) -> Iterator[Any]:
+    """stdout, a pipe written in place, or a temporary file renamed over `output` at the end."""
     if output == "-":
         yield sys.stdout.buffer if binary else sys.stdout
         return
+    if direct:
+        with open(output, "wb") if binary else open(output, "w", encoding="utf-8") as fh:
+            yield fh
+        return
+    import os
+    import tempfile
+
     path = Path(output)
-    tmp = path.with_name(path.name + ".part")
-    # Written beside, then renamed: an interrupted export never looks complete.
+    # Written beside (O_EXCL: never through a planted symlink), then renamed: an interrupted
+    # export never looks complete, and a failed one leaves the old file as it was.
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    tmp = Path(tmp_name)
     try:
-        with open(tmp, "wb") if binary else open(tmp, "w", encoding="utf-8", newline="") as fh:
+        os.fchmod(fd, 0o644 & ~_umask())
+        with open(fd, "wb") if binary else open(fd, "w", encoding="utf-8", newline="") as fh:
             yield fh
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     tmp.replace(path)
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 @click.command()
@@ -350,7 +387,7 @@ def reextract(
         opts = rx.parse_options(options)
     except ValueError as exc:
         raise QueryError(str(exc)) from None
-    archive = app.archive()
+    archive = app.archive(create=False)
     progress = _Progress(dry_run)
     try:
         report = rx.reextract(

@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from crawler.cli import AppContext, pass_app
-from crawler.config import Config, parse_duration, parse_every
+from crawler.config import MAX_DURATION, Config, parse_duration, parse_every
 
 ENV_LEASE_SECONDS = "NEWSARCHIVE_LEASE_SECONDS"
 
@@ -27,29 +27,53 @@ def job_specs(config: Config, *, revisit_every: float) -> list[Any]:
     from schedules.jobs import CRAWL, REVISIT, JobSpec
 
     specs = []
-    for site in config.sites:
+    for i, site in enumerate(config.sites):
         if site.schedule is None and site.cron is None:
             continue  # crawled by hand only
         every = parse_every(site.schedule).total_seconds() if site.schedule else None
         limit = site.time_limit_seconds
-        specs.append(JobSpec(site.key, CRAWL, limit, every_seconds=every, cron=site.cron))
+        spec = JobSpec(site.key, CRAWL, limit, every_seconds=every, cron=site.cron)
+        _check_trigger(spec, f"sites[{i}].{'cron' if site.cron else 'schedule'}", config)
+        specs.append(spec)
         if site.revisit:
             specs.append(JobSpec(site.key, REVISIT, limit, every_seconds=revisit_every))
     return specs
 
 
+def _check_trigger(spec: Any, key: str, config: Config) -> None:
+    """ConfigError naming the key when APScheduler cannot plan this job's next fire.
+
+    Checked before the daemon takes the lease: a leader that cannot build its jobs would
+    hold the lease while firing nothing, and keep a standby from taking over.
+    """
+    from datetime import UTC, datetime
+
+    from crawler.config import ConfigError
+    from schedules.scheduler import make_trigger
+
+    try:
+        make_trigger(spec).get_next_fire_time(None, datetime.now(UTC))
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise ConfigError(f"{config.source or 'config'}: {key}: cannot schedule: {exc}") from None
+
+
 def _seconds(_ctx: click.Context, param: click.Parameter, value: str | float | None) -> float:
-    """Click callback: "30s", "2m", or a bare number of seconds."""
+    """Click callback: "30s", "2m", or a bare number of seconds (at most MAX_DURATION)."""
     if value is None or isinstance(value, float):
         return float(value or 0)
     try:
-        return float(value)
+        seconds = float(value)
     except ValueError:
-        pass
-    try:
-        return parse_duration(value).total_seconds()
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param=param) from None
+        try:
+            return parse_duration(value).total_seconds()
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param=param) from None
+    if not 0 <= seconds <= MAX_DURATION.total_seconds():  # also NaN
+        raise click.BadParameter(
+            f"{value!r} is not between 0 and {MAX_DURATION.total_seconds():.0f} seconds",
+            param=param,
+        )
+    return seconds
 
 
 @click.group()

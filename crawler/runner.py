@@ -171,7 +171,9 @@ def run_crawl(
     if slots:
         settings["DOWNLOAD_SLOTS"] = slots
     if config.archive.frontier:
+        handlers = {**settings["DOWNLOAD_HANDLERS"]}
         settings.update(frontier_settings(config.archive.frontier))
+        settings["DOWNLOAD_HANDLERS"] = {**handlers, **settings["DOWNLOAD_HANDLERS"]}
         # Spacing per host is the shared Redis limiter's job: a local delay on top of it
         # would only bunch requests up after their booked time.
         settings["NEWSARCHIVE_HOST_INTERVAL"] = settings["DOWNLOAD_DELAY"]

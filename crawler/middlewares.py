@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from scrapy.http import Response
 
 from crawler.limits import header_bytes
 from crawler.scope import IPAddress, Scope, Target, literal_address, parse_addresses, target
-from crawler.services import CrawlServices
+from crawler.services import CrawlServices, RunCounters
 from crawler.services import from_settings as services_from_settings
 from crawler.writer import Exchange
 from storage.records import PageKind
@@ -80,9 +81,23 @@ class CaptureMiddleware:
             method=request.method,
             protocol=str(getattr(response, "protocol", None) or "HTTP/1.1"),
         )
-        self.services.captures[request] = self.services.writer.capture(exchange)
+        future = self.services.writer.capture(exchange)
+        self.services.captures[request] = future
         if site:
-            self.services.site_stats(site).add("captures")
+            stats = self.services.site_stats(site)
+            stats.add("captures")
+            # Every page, not only articles: a capture that could not be written (disk
+            # full, read-only WARC folder, database error) fails the run.
+            # (The URL, not the request: the future must not keep its weak key alive.)
+            url = request.url
+            future.add_done_callback(lambda f: _count_write_failure(f, stats, url))
+
+
+def _count_write_failure(future: Future[Any], stats: RunCounters, url: str) -> None:
+    exc = future.exception()
+    if exc is not None:
+        stats.error("archive_write")
+        log.error("could not archive %s: %s: %s", url, type(exc).__name__, exc)
 
 
 class RedirectCaptureMiddleware(CaptureMiddleware):

@@ -228,8 +228,14 @@ def run_crawl(
     with archive.session() as s:
         for site in sites:
             reason = reasons.get(site.key, "not started")
-            status = "failed" if error else "ok" if reason == "finished" else "killed"
             stats = services.site_stats(site.key).as_dict()
+            # Pages fetched but not archived make the run failed, never "ok": the next run
+            # then does not stop early, and fetches them again.
+            lost = stats["errors"].get("archive_write", 0)
+            site_error = error or (
+                f"{lost} pages fetched but not archived (archive_write)" if lost else None
+            )
+            status = "failed" if site_error else "ok" if reason == "finished" else "killed"
             s.execute(
                 update(CrawlRun)
                 .where(CrawlRun.id == run_ids[site.key])
@@ -237,7 +243,7 @@ def run_crawl(
                     status=status,
                     finished_at=datetime.now(UTC),
                     stats=stats,
-                    error=error or (None if reason == "finished" else f"stopped: {reason}"),
+                    error=site_error or (None if reason == "finished" else f"stopped: {reason}"),
                 )
             )
             summaries.append(RunSummary(site.key, run_ids[site.key], status, stats, reason))

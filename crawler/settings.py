@@ -59,7 +59,15 @@ DOWNLOADER_MIDDLEWARES = {
 }
 # The web is fetched over http(s) only: a link to file://, ftp://, s3:// or data: is never
 # followed, whatever a page says (the scope refuses them too).
-DOWNLOAD_HANDLERS = {"file": None, "s3": None, "ftp": None, "data": None}
+DOWNLOAD_HANDLERS = {
+    "file": None,
+    "s3": None,
+    "ftp": None,
+    "data": None,
+    # Without Twisted's at-once retry of a dropped keep-alive request (see politeness.py).
+    "http": "crawler.politeness.PoliteHTTPDownloadHandler",
+    "https": "crawler.politeness.PoliteHTTPDownloadHandler",
+}
 
 ITEM_PIPELINES = {"crawler.pipelines.ArchivePipeline": 300}
 # Request fingerprints kept as packed 8-byte digests: a long run's memory stays flat.

@@ -192,7 +192,7 @@ class NewsSpider(Spider):
         if self.incremental and all_known:
             self.stats_.add("incremental_stops")
             return
-        if found.next_page and page < self.max_pages and self._allowed(found.next_page):
+        if found.next_page and page < self.max_pages and self._in_scope(found.next_page):
             yield self._category_request(found.next_page, page + 1)
 
     async def _article_requests(
@@ -290,7 +290,7 @@ class NewsSpider(Spider):
             self.logger.warning("%s: entry skipped: %s", response.url, why)
         depth = int(response.meta.get(SITEMAP_DEPTH_META, 0)) + 1
         max_depth = self._limit("NEWSARCHIVE_MAX_SITEMAP_DEPTH", 3)
-        subs = [sub for sub in parsed.sitemaps if self._allowed(sub)]
+        subs = [sub for sub in parsed.sitemaps if self._in_scope(sub)]
         if subs and depth > max_depth:
             self.stats_.error("sitemap_depth")
             self.logger.warning(
@@ -339,6 +339,15 @@ class NewsSpider(Spider):
 
     def _allowed(self, url: str) -> bool:
         return self.scope.allows(url)
+
+    def _in_scope(self, url: str) -> bool:
+        """Like _allowed, for links the site tells us to follow (next page, sub-sitemap):
+        one out of scope is counted and logged, unlike an article link to another site."""
+        reason = self.scope.check_url(url)
+        if reason is not None:
+            self.stats_.error("out_of_scope")
+            self.logger.warning("out of scope, not fetched: %s (%s)", url, reason)
+        return reason is None
 
 
 _KINDS_BY_TYPE = {

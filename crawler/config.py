@@ -139,6 +139,10 @@ class ArchiveConfig(_Model):
     autothrottle: bool = True
     extraction_workers: Annotated[int, Field(ge=0)] = 0  # 0 = one per CPU
     extraction_timeout: Annotated[float, Field(gt=0)] = 120.0  # seconds per page
+    # Limits on what one page may make the crawl do (see crawler/limits.py, README "Safety").
+    max_links_per_page: Annotated[int, Field(ge=1)] = 2000
+    max_sitemap_depth: Annotated[int, Field(ge=0)] = 3
+    max_header_kb: Annotated[float, Field(gt=0)] = 64.0
 
     @field_validator("database_url")
     @classmethod

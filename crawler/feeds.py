@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
@@ -17,6 +17,48 @@ class FeedLinks:
     links: list[str] = field(default_factory=list)
     sitemaps: list[str] = field(default_factory=list)
     dates: dict[str, datetime] = field(default_factory=dict)
+    # Entries skipped (a non-http link such as a `urn:` guid, a bad port, a malformed URL)
+    # or whose date was dropped (out of range): each with why, for the crawl's log and stats.
+    bad_entries: list[str] = field(default_factory=list)
+
+    def add(self, link: str | None, base_url: str, date_text: str | None = None) -> None:
+        """Take one entry's link (and date); a bad one is noted and skipped, never raised."""
+        if not link:
+            return
+        url = _http_url(base_url, link)
+        if url is None:
+            self.bad_entries.append(f"not an http(s) URL: {link[:200]!r}")
+            return
+        self.links.append(url)
+        if date_text and date_text.strip():
+            when = _date(date_text)
+            if when is None:
+                self.bad_entries.append(f"bad date {date_text[:100]!r} for {url}")
+            else:
+                self.dates[url] = when
+
+    def add_sitemap(self, link: str | None, base_url: str) -> None:
+        """Take a sitemap index's <loc>; a bad one is noted and skipped."""
+        if not link:
+            return
+        url = _http_url(base_url, link)
+        if url is None:
+            self.bad_entries.append(f"not an http(s) sitemap URL: {link[:200]!r}")
+        else:
+            self.sitemaps.append(url)
+
+
+def _http_url(base_url: str, link: str) -> str | None:
+    """The absolute http(s) URL of a link, or None when it is not one (bad port too)."""
+    try:
+        url = urljoin(base_url, link.strip())
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError on a bad port)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return url
 
 
 def _local(tag: object) -> str:
@@ -32,15 +74,19 @@ def _date(text: str | None) -> datetime | None:
     except ValueError:
         try:
             when = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):
             return None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    try:
+        return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    except (ValueError, OverflowError):  # e.g. year 1 at +14:00
+        return None
 
 
 def parse_feed_or_sitemap(body: bytes, base_url: str) -> FeedLinks:
     """Parse RSS 2.0, Atom, a sitemap urlset (with news:publication_date) or sitemap index.
 
-    Never raises: unparseable input gives empty results.
+    Never raises: unparseable input gives empty results, and a bad entry is skipped (and
+    listed in `bad_entries`) while the rest of the feed is used.
     """
     out = FeedLinks()
     try:
@@ -56,37 +102,21 @@ def parse_feed_or_sitemap(body: bytes, base_url: str) -> FeedLinks:
     for el in root.iter():
         tag = _local(el.tag)
         if kind == "sitemapindex" and tag == "sitemap":
-            loc = _child_text(el, "loc")
-            if loc:
-                out.sitemaps.append(urljoin(base_url, loc))
+            out.add_sitemap(_child_text(el, "loc"), base_url)
         elif kind == "urlset" and tag == "url":
-            loc = _child_text(el, "loc")
-            if loc:
-                url = urljoin(base_url, loc)
-                out.links.append(url)
-                when = _date(_child_text(el, "publication_date") or _child_text(el, "lastmod"))
-                if when:
-                    out.dates[url] = when
+            date = _child_text(el, "publication_date") or _child_text(el, "lastmod")
+            out.add(_child_text(el, "loc"), base_url, date)
         elif tag == "item":  # RSS
-            link = _child_text(el, "link") or _child_text(el, "guid")
-            if link:
-                url = urljoin(base_url, link)
-                out.links.append(url)
-                when = _date(_child_text(el, "pubdate") or _child_text(el, "date"))
-                if when:
-                    out.dates[url] = when
+            date = _child_text(el, "pubdate") or _child_text(el, "date")
+            out.add(_child_text(el, "link") or _child_text(el, "guid"), base_url, date)
         elif tag == "entry":  # Atom
             href = None
             for child in el:
                 if _local(child.tag) == "link" and child.get("rel", "alternate") == "alternate":
                     href = child.get("href")
                     break
-            if href:
-                url = urljoin(base_url, href)
-                out.links.append(url)
-                when = _date(_child_text(el, "published") or _child_text(el, "updated"))
-                if when:
-                    out.dates[url] = when
+            date = _child_text(el, "published") or _child_text(el, "updated")
+            out.add(href, base_url, date)
     return out
 
 

@@ -29,9 +29,10 @@ import time
 from typing import Any
 
 from scrapy import Request, Spider
-from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 from scrapy.utils.request import request_from_dict
 from scrapy_redis.scheduler import Scheduler
+
+from crawler.politeness import PoliteHTTPDownloadHandler
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +220,7 @@ class RedisRateLimiter:
         return max(0.0, float(wait_ms) / 1000.0)
 
 
-class RateLimitedHTTPHandler(HTTP11DownloadHandler):  # type: ignore[misc]
+class RateLimitedHTTPHandler(PoliteHTTPDownloadHandler):
     """Scrapy's HTTP handler, waiting for its host's booked send time first.
 
     The booking happens here, at the moment of sending, not earlier in a middleware:

@@ -88,10 +88,8 @@ class ArchivePipeline:
         stats = self.services.site_stats(item.site)
         try:
             ref = await asyncio.wrap_future(item.capture)
-        except Exception as exc:
-            stats.error("archive_write")
-            log.error("capture of %s failed: %s", item.url, exc)
-            return None
+        except Exception:
+            return None  # counted (archive_write) and logged where the capture was made
         extracted: Extracted | None = None
         capture = ref.capture
         if not _is_html(capture.content_type):

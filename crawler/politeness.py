@@ -20,6 +20,7 @@ from time import monotonic
 from typing import Any
 
 from scrapy import Request, Spider
+from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
@@ -229,3 +230,18 @@ class PolitenessMiddleware:
         retry.meta[RETRIES_META] = retries + 1
         retry.meta["autothrottle_dont_adjust_delay"] = True
         return retry
+
+
+class PoliteHTTPDownloadHandler(HTTP11DownloadHandler):  # type: ignore[misc]
+    """Scrapy's HTTP/1.1 handler without Twisted's own at-once retry.
+
+    Twisted's connection pool silently re-sends an idempotent request when a reused
+    keep-alive connection closes before any answer: a second request milliseconds after
+    the first, inside the host's Crawl-delay. Here that failure surfaces instead
+    (`connection_lost`), and RetryMiddleware retries it through the download slot, which
+    keeps the delay.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self._pool.retryAutomatically = False

@@ -172,9 +172,14 @@ def parse_options(pairs: Sequence[str]) -> dict[str, Any]:
 _worker: dict[str, Any] = {}
 
 
-def _init_worker(warc_dir: str, options: dict[str, Any], extractor_id: str) -> None:
+def _init_worker(
+    warc_dir: str, options: dict[str, Any], extractor_id: str, parent_pid: int
+) -> None:
+    from crawler import lifeline
     from crawler.extraction import TRAFILATURA_OPTIONS
     from storage.warc import WarcStore
+
+    lifeline.watch(parent_pid)  # a killed reextract must not leave its workers behind
 
     TRAFILATURA_OPTIONS.update(options)  # this worker process only
     _worker["store"] = WarcStore(warc_dir)
@@ -331,7 +336,9 @@ def reextract(
     with (
         Archive(archive.url, migrate=False, readonly=True) as reader,
         ProcessPoolExecutor(
-            workers, initializer=_init_worker, initargs=(str(warc_dir), opts, extractor_id)
+            workers,
+            initializer=_init_worker,
+            initargs=(str(warc_dir), opts, extractor_id, os.getpid()),
         ) as pool,
     ):
         in_flight: list[tuple[list[tuple[int, int]], list[Future[Any]]]] = []

@@ -117,7 +117,9 @@ class CrawlSession:
         if slots:
             settings["DOWNLOAD_SLOTS"] = slots
         if config.archive.frontier:
+            handlers = {**settings["DOWNLOAD_HANDLERS"]}
             settings.update(frontier_settings(config.archive.frontier))
+            settings["DOWNLOAD_HANDLERS"] = {**handlers, **settings["DOWNLOAD_HANDLERS"]}
             # Spacing per host is the shared Redis limiter's job: a local delay on top of it
             # would only bunch requests up after their booked time.
             settings["NEWSARCHIVE_HOST_INTERVAL"] = settings["DOWNLOAD_DELAY"]
@@ -165,14 +167,20 @@ class CrawlSession:
         with self.archive.session() as s:
             for site in self.sites:
                 reason = self.reasons.get(site.key, "not started")
-                status = "failed" if error else "ok" if reason == "finished" else "killed"
                 stats = self.services.site_stats(site.key).as_dict()
+                # Pages fetched but not archived make the run failed, never "ok": the next
+                # run then does not stop early, and fetches them again.
+                lost = stats["errors"].get("archive_write", 0)
+                site_error = error or (
+                    f"{lost} pages fetched but not archived (archive_write)" if lost else None
+                )
+                status = "failed" if site_error else "ok" if reason == "finished" else "killed"
                 runs.finish_run(
                     s,
                     self.run_ids[site.key],
                     status=status,
                     stats=stats,
-                    error=error or (None if reason == "finished" else f"stopped: {reason}"),
+                    error=site_error or (None if reason == "finished" else f"stopped: {reason}"),
                 )
                 summaries.append(
                     RunSummary(site.key, self.run_ids[site.key], status, stats, reason)

@@ -78,11 +78,16 @@ def services_of(crawler: Any) -> CrawlServices | None:
     return services if isinstance(services, CrawlServices) else None
 
 
-def _pool_initializer() -> None:
+def _pool_initializer(crawl_pid: int) -> None:
     # Workers must not take the crawl's Ctrl-C: the parent decides when they stop.
     import signal
 
+    from crawler import lifeline
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A worker's parent is the forkserver, not the crawl: watch the crawl itself. Once the
+    # workers are gone, the forkserver and resource tracker see EOF and exit too.
+    lifeline.watch(crawl_pid)
 
 
 class CrawlServices:
@@ -121,7 +126,10 @@ class CrawlServices:
         # Workers fork from a server that imported the extractor once, not each on its own.
         ctx.set_forkserver_preload(["crawler.extraction", "storage.fingerprints"])
         return ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=ctx, initializer=_pool_initializer
+            max_workers=self.workers,
+            mp_context=ctx,
+            initializer=_pool_initializer,
+            initargs=(os.getpid(),),
         )
 
     def restart_pool(self, old: ProcessPoolExecutor | None = None, *, kill: bool = False) -> None:

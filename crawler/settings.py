@@ -28,6 +28,10 @@ DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 DOWNLOAD_TIMEOUT = 30
 REDIRECT_MAX_TIMES = 10
+# What one page may make the crawl do; each limit hit is an error kind in crawl_runs.stats.
+NEWSARCHIVE_MAX_LINKS_PER_PAGE = 2000  # article links taken from one page, feed or sitemap
+NEWSARCHIVE_MAX_SITEMAP_DEPTH = 3  # sitemap indexes nested below a configured sitemap
+NEWSARCHIVE_MAX_HEADER_BYTES = 64 * 1024  # a response's header block
 RETRY_ENABLED = True
 RETRY_TIMES = 2
 # 429 and 503 are PolitenessMiddleware's: it pauses the host instead of retrying at once.
@@ -42,13 +46,29 @@ SCRAPER_SLOT_MAX_ACTIVE_SIZE = 4_000_000
 HTTPERROR_ALLOW_ALL = True
 
 DOWNLOADER_MIDDLEWARES = {
+    # First: the crawl scope (crawler/scope.py) on every request, redirect targets included.
+    "crawler.middlewares.ScopeMiddleware": 10,
     # After RobotsTxtMiddleware (100) has parsed robots.txt: Crawl-delay, Retry-After, back-off.
     "crawler.politeness.PolitenessMiddleware": 150,
     # After HttpCompressionMiddleware (590) decodes, before RetryMiddleware (550) retries.
     "crawler.middlewares.CaptureMiddleware": 580,
     # Before RedirectMiddleware (600) follows a 3xx: the redirect itself is archived too.
     "crawler.middlewares.RedirectCaptureMiddleware": 650,
+    # Next to the downloader: an oversized header block is dropped before any capture.
+    "crawler.middlewares.HeaderLimitMiddleware": 950,
 }
+# The web is fetched over http(s) only: a link to file://, ftp://, s3:// or data: is never
+# followed, whatever a page says (the scope refuses them too).
+DOWNLOAD_HANDLERS = {
+    "file": None,
+    "s3": None,
+    "ftp": None,
+    "data": None,
+    # Without Twisted's at-once retry of a dropped keep-alive request (see politeness.py).
+    "http": "crawler.politeness.PoliteHTTPDownloadHandler",
+    "https": "crawler.politeness.PoliteHTTPDownloadHandler",
+}
+
 ITEM_PIPELINES = {"crawler.pipelines.ArchivePipeline": 300}
 # Request fingerprints kept as packed 8-byte digests: a long run's memory stays flat.
 DUPEFILTER_CLASS = "crawler.seen.CompactDupeFilter"
@@ -74,5 +94,8 @@ def settings_for(archive: Any) -> dict[str, Any]:
         DOWNLOAD_WARNSIZE=int(archive.max_response_mb * 1024 * 1024 / 2),
         DOWNLOAD_TIMEOUT=archive.download_timeout,
         NEWSARCHIVE_MAX_RETRY_AFTER=archive.max_retry_after,
+        NEWSARCHIVE_MAX_LINKS_PER_PAGE=archive.max_links_per_page,
+        NEWSARCHIVE_MAX_SITEMAP_DEPTH=archive.max_sitemap_depth,
+        NEWSARCHIVE_MAX_HEADER_BYTES=int(archive.max_header_kb * 1024),
     )
     return out

@@ -21,7 +21,9 @@ from crawler.config import SiteConfig
 from crawler.discovery import discover
 from crawler.feeds import parse_feed_or_sitemap
 from crawler.items import ArticlePage, StoredPage
+from crawler.limits import cut_after_links
 from crawler.middlewares import KIND_META
+from crawler.scope import Scope
 from crawler.seen import FingerprintSet, url_digest
 from crawler.services import CrawlServices
 from storage import urls
@@ -30,6 +32,7 @@ from storage.state import UrlInfo
 
 PAGE_META = "na_page"
 FEED_DATE_META = "na_feed_date"
+SITEMAP_DEPTH_META = "na_sitemap_depth"
 
 
 class NewsSpider(Spider):
@@ -57,9 +60,12 @@ class NewsSpider(Spider):
         self.revisits = revisits
         self.categories = categories
         self.shared_frontier = bool(services.config.archive.frontier)
-        # Scrapy's offsite filter knows hosts only; our own check also honours host:port.
+        # Scrapy's offsite filter knows hosts only; the scope also honours host:port, and
+        # ScopeMiddleware applies it to every request, redirect targets included.
         self.allowed_domains = sorted({d.split(":")[0] for d in site.allowed_domains})
-        self._allowed_entries = list(site.allowed_domains)
+        self.scope = Scope.for_site(
+            site.allowed_domains, [*site.start_urls, *site.feeds, *site.sitemaps]
+        )
         self.stats_ = services.site_stats(site.key)
         # 64-bit digests of the article URLs asked for in this run, packed: ~8 bytes per
         # article instead of its URL string.
@@ -94,9 +100,13 @@ class NewsSpider(Spider):
             url,
             callback=self.parse_feed,
             errback=self.on_error,
-            meta={KIND_META: kind.value},
+            meta={KIND_META: kind.value, SITEMAP_DEPTH_META: 0},
             dont_filter=True,
         )
+
+    def _limit(self, name: str, default: int) -> int:
+        settings = getattr(self, "settings", None)
+        return settings.getint(name, default) if settings is not None else default
 
     def _category_request(self, url: str, page: int, known: UrlInfo | None = None) -> Request:
         headers = {}
@@ -158,13 +168,27 @@ class NewsSpider(Spider):
         if response.status >= 400:
             self.stats_.error(f"http_{response.status}")
             return
-        found = discover(
-            response.body,
+        max_links = self._limit("NEWSARCHIVE_MAX_LINKS_PER_PAGE", 2000)
+        # Navigation links come with the articles: parse up to twice as many anchors.
+        body, cut = cut_after_links(response.body, 2 * max_links)
+        # Off the event loop: a big page must not stall every other download.
+        found = await asyncio.to_thread(
+            discover,
+            body,
             response.url,
             article_pattern=self.site.article_pattern,
             allowed_domains=self.allowed_domains,
         )
-        requests = await self._article_requests(found.article_links)
+        links = found.article_links
+        if cut or len(links) > max_links:
+            self.stats_.error("too_many_links")
+            self.logger.warning(
+                "%s: more links than max_links_per_page (%d): the rest are ignored",
+                response.url,
+                max_links,
+            )
+            links = links[:max_links]
+        requests = await self._article_requests(links)
         for req in requests:
             yield req
         page = int(response.meta.get(PAGE_META, 1))
@@ -174,7 +198,7 @@ class NewsSpider(Spider):
         if self.incremental and all_known:
             self.stats_.add("incremental_stops")
             return
-        if found.next_page and page < self.max_pages and self._allowed(found.next_page):
+        if found.next_page and page < self.max_pages and self._in_scope(found.next_page):
             yield self._category_request(found.next_page, page + 1)
 
     async def _article_requests(
@@ -266,17 +290,39 @@ class NewsSpider(Spider):
         if response.status >= 400:
             self.stats_.error(f"http_{response.status}")
             return
-        parsed = parse_feed_or_sitemap(response.body, response.url)
-        for sub in parsed.sitemaps:
-            if self._allowed(sub):
-                yield Request(
-                    sub,
-                    callback=self.parse_feed,
-                    errback=self.on_error,
-                    meta={KIND_META: PageKind.SITEMAP.value},
-                )
+        parsed = await asyncio.to_thread(parse_feed_or_sitemap, response.body, response.url)
+        for why in parsed.bad_entries:
+            self.stats_.error("feed_bad_entry")
+            self.logger.warning("%s: entry skipped: %s", response.url, why)
+        depth = int(response.meta.get(SITEMAP_DEPTH_META, 0)) + 1
+        max_depth = self._limit("NEWSARCHIVE_MAX_SITEMAP_DEPTH", 3)
+        subs = [sub for sub in parsed.sitemaps if self._in_scope(sub)]
+        if subs and depth > max_depth:
+            self.stats_.error("sitemap_depth")
+            self.logger.warning(
+                "%s: sitemap index nested deeper than max_sitemap_depth (%d): %d not followed",
+                response.url,
+                max_depth,
+                len(subs),
+            )
+            subs = []
+        for sub in subs:
+            yield Request(
+                sub,
+                callback=self.parse_feed,
+                errback=self.on_error,
+                meta={KIND_META: PageKind.SITEMAP.value, SITEMAP_DEPTH_META: depth},
+            )
+        links = parsed.links
+        max_links = self._limit("NEWSARCHIVE_MAX_LINKS_PER_PAGE", 2000)
+        if len(links) > max_links:
+            self.stats_.error("too_many_links")
+            self.logger.warning(
+                "%s: more links than max_links_per_page (%d)", response.url, max_links
+            )
+            links = links[:max_links]
         dates = {urls.canonicalize(u): d for u, d in parsed.dates.items()}
-        for req in await self._article_requests(parsed.links, feed_dates=dates):
+        for req in await self._article_requests(links, feed_dates=dates):
             yield req
 
     def on_error(self, failure: Failure) -> None:
@@ -288,7 +334,7 @@ class NewsSpider(Spider):
         self._done(request)
         kind = error_kind(name, failure.getErrorMessage())
         self.stats_.error(kind)
-        if request is not None and kind not in ("robots", "offsite"):
+        if request is not None and kind not in ("robots", "offsite", "out_of_scope"):
             self.services.writer.note_error(
                 request.url,
                 self.site_key,
@@ -298,18 +344,16 @@ class NewsSpider(Spider):
         self.logger.info("fetch failed (%s): %s: %s", kind, name, failure.getErrorMessage())
 
     def _allowed(self, url: str) -> bool:
-        try:
-            hostport = urls.host_of(url)
-        except ValueError:
-            return False
-        host = hostport.split(":")[0]
-        for entry in self._allowed_entries:
-            if ":" in entry:
-                if hostport == entry:
-                    return True
-            elif host == entry or host.endswith("." + entry):
-                return True
-        return False
+        return self.scope.allows(url)
+
+    def _in_scope(self, url: str) -> bool:
+        """Like _allowed, for links the site tells us to follow (next page, sub-sitemap):
+        one out of scope is counted and logged, unlike an article link to another site."""
+        reason = self.scope.check_url(url)
+        if reason is not None:
+            self.stats_.error("out_of_scope")
+            self.logger.warning("out of scope, not fetched: %s (%s)", url, reason)
+        return reason is None
 
 
 _KINDS_BY_TYPE = {
@@ -329,6 +373,8 @@ _KINDS_BY_TYPE = {
     "DownloadCancelledError": "too_large",
     "CancelledError": "too_large",
     "HostPaused": "retry_after",
+    "OutOfScope": "out_of_scope",
+    "HeadersTooLarge": "headers_too_large",
 }
 _KINDS_BY_MESSAGE = (
     ("Forbidden by robots.txt", "robots"),

@@ -27,7 +27,7 @@ NON_ARTICLE_SEGMENTS = frozenset(
         "forums", "bbs", "video", "videos", "photo", "photos", "gallery", "galleries",
         "fotostrecke", "podcast", "podcasts", "label", "labels", "archive", "archives-list",
         "user", "users", "profile", "member", "members", "shop", "store", "share", "print",
-        "comment-page-1", "attachment", "cart", "checkout", "sitemap",
+        "comment-page-1", "attachment", "cart", "checkout", "sitemap", "thema", "themen",
     }
 )  # fmt: skip
 # Query keys that mean "this listing, filtered", never one story.
@@ -49,6 +49,11 @@ _DATE_SEGMENT = re.compile(
     r"^(?:19|20)\d{2}[-_]?(?:0[1-9]|1[0-2])(?:[-_]?(?:0[1-9]|[12]\d|3[01]))?$"
 )
 # A run of 5+ digits is an id: CMSs number their stories, and no section or tag is numbered so.
+# cat_103646.html, list_48_2.html, tag-17: a listing named by its number, not a story.
+_NUMBERED_LISTING = re.compile(
+    r"^(?:cat|category|categories|tag|tags|list|lists|page|topic|author|archive|section)[-_]\d"
+)
+_MONTH_DAY = re.compile(r"^(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])$")
 _LONG_NUMBER = re.compile(r"(?<![0-9])\d{5,}(?![0-9])")
 # Ids that name the kind of thing before them: /article/123, /story/4567, /p/890.
 _ID_KIND = frozenset(
@@ -85,6 +90,8 @@ def url_shape(url: str) -> tuple[bool, str]:
         return date
     last = lowered[-1]
     stem = _PAGE_EXT.sub("", last)
+    if _NUMBERED_LISTING.match(stem):
+        return False, "numbered listing"
     if _LONG_NUMBER.search(stem) and not _DATE_SEGMENT.match(stem):
         return True, "numeric id"
     if len(lowered) >= 2 and lowered[-2] in _ID_KIND and re.fullmatch(r"\d{3,}", stem):
@@ -100,6 +107,9 @@ def url_shape(url: str) -> tuple[bool, str]:
         return True, "headline slug"
     if _PAGE_EXT.search(last) and stem not in _INDEX_STEMS and re.search(r"\d{3,}", stem):
         return True, "numbered page"
+    if _PAGE_EXT.search(last) and len(words) >= 2 and re.search(r"[-_]", stem):
+        # Static-page CMSs name each story page after its headline: boda-en-la-playa.html.
+        return True, "headline page"
     return False, "no date, id or headline slug"
 
 
@@ -121,6 +131,10 @@ def _is_id_param(key: str, value: str) -> bool:
 def _date_rule(segments: list[str]) -> tuple[bool, str] | None:
     """Dated paths: a segment after the date makes a story; the bare date is an archive."""
     for i, s in enumerate(segments):
+        if _YEAR.match(s) and i + 1 < len(segments) and _MONTH_DAY.match(segments[i + 1]):
+            # /2016/0421/99.html: month and day in one segment.
+            rest = segments[i + 2 :]
+            return (True, "date path") if rest else (False, "date archive")
         if _YEAR.match(s) and i + 1 < len(segments) and _MONTH.match(segments[i + 1]):
             rest = segments[i + 2 :]
             if rest and _DAY.match(rest[0]):

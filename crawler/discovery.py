@@ -85,7 +85,7 @@ _STORY_LIST_WORDS = frozenset(
 # they hold is judged by the words above, not by the container's name.
 _FURNITURE_TAGS = frozenset({"nav", "form"})
 _FURNITURE_ROLES = frozenset(
-    {"navigation", "banner", "contentinfo", "menu", "menubar", "search"}
+    {"navigation", "contentinfo", "menu", "menubar", "search"}
 )
 # Words in a class that describe the wrapper's neighbours, not the wrapper ("has-sidebar").
 _WRAPPER_PREFIXES = ("has-", "with-", "no-", "is-")
@@ -317,7 +317,9 @@ class _Page:
         role = (el.get("role") or "").lower()
         if role in _FURNITURE_ROLES:
             return f"role={role}"
-        if tag in ("header", "footer") and not any(
+        # The site header is not furniture as a whole: its menus are (nav, menu classes), but
+        # news sites run breaking-news tickers and top-story strips in it.
+        if tag == "footer" and not any(
             # A header inside an article or main is the article's own heading, not the site's.
             a.tag in ("article", "main")
             for a in el.iterancestors()

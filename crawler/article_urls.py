@@ -11,7 +11,9 @@ import functools
 import re
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from courlan.urlutils import get_tldinfo
+import courlan
+
+from storage.urls import host_of
 
 # Path segments that name site furniture: listings (tag, category, author, date archives are
 # handled apart), account and legal pages, feeds, CMS internals, forums. A story URL never
@@ -92,6 +94,8 @@ def url_shape(url: str) -> tuple[bool, str]:
     stem = _PAGE_EXT.sub("", last)
     if _NUMBERED_LISTING.match(stem):
         return False, "numbered listing"
+    if _DATE_SEGMENT.match(stem):
+        return False, "date archive"
     if _LONG_NUMBER.search(stem) and not _DATE_SEGMENT.match(stem):
         return True, "numeric id"
     if len(lowered) >= 2 and lowered[-2] in _ID_KIND and re.fullmatch(r"\d{3,}", stem):
@@ -157,20 +161,15 @@ def _has_non_ascii_letters(text: str) -> bool:
     return any(ch.isalpha() and ord(ch) > 0x24F for ch in text)
 
 
+@functools.lru_cache(maxsize=1024)
 def site_of(url: str) -> str:
     """The registered domain of a URL's host (news.example.co.uk -> example.co.uk).
 
-    Hosts with no public suffix (IP addresses, localhost, test names) stand for themselves,
-    port included, without a leading www.
+    Like storage.urls.same_site (courlan's bundled Public Suffix List, no network). Hosts with
+    no public suffix (IP addresses, localhost, test names) stand for themselves, port
+    included, without a leading www.
     """
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    registered = get_tldinfo(url)[1] if host and not _is_ip(host) else None
-    if registered:
-        return registered.lower()
-    port = f":{parts.port}" if parts.port else ""
-    return host.removeprefix("www.") + port
-
-
-def _is_ip(host: str) -> bool:
-    return bool(re.fullmatch(r"[\d.]+|\[?[0-9a-f:]+\]?", host))
+    domain = courlan.extract_domain(url)
+    if isinstance(domain, str) and domain:
+        return domain.lower()
+    return host_of(url).removeprefix("www.")

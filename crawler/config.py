@@ -164,9 +164,12 @@ class SiteConfig(_Model):
         if self.schedule and self.cron:
             raise ValueError("set either schedule or cron, not both")
         if not self.allowed_domains:
-            from storage.urls import host_of
+            from crawler.article_urls import site_of
 
-            hosts = sorted({host_of(u) for u in self.start_urls} - {""})
+            # By default a site is its start URLs' registered domains (news.example.com ->
+            # example.com): newsrooms put stories on sub-domains (blogs., sport., editions).
+            # Hosts without a public suffix (loopback, localhost) stay host:port.
+            hosts = sorted({site_of(u) for u in self.start_urls} - {""})
             object.__setattr__(self, "allowed_domains", hosts)
         return self
 

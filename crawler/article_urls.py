@@ -104,7 +104,7 @@ def url_shape(url: str) -> tuple[bool, str]:
         # /story/2000108105550/headline-words: the id sits before a readable tail.
         return True, "numeric id"
     words = _WORD.findall(stem)
-    if len(words) >= 3 and re.search(r"[-_+]|%20", stem) or len(words) >= 5:
+    if (len(words) >= 3 and re.search(r"[-_+]|%20", stem)) or len(words) >= 5:
         return True, "headline slug"
     if len(stem) >= 12 and not re.search(r"[-_]", stem) and _has_non_ascii_letters(stem):
         # Scripts written without spaces (CJK, Thai) make slugs without hyphens.
@@ -150,10 +150,14 @@ def _date_rule(segments: list[str]) -> tuple[bool, str] | None:
             if rest and _DAY.match(rest[0]):
                 rest = rest[1:]
             return (True, "date path") if rest else (False, "date archive")
-        if _YEAR.match(s) and i + 1 < len(segments) and i + 2 == len(segments):
-            # /2016/slug/ (year-only permalinks): a slug after a year.
-            if _WORD.search(segments[-1]) and not _MONTH.match(segments[-1]):
-                return True, "date path"
+        # /2016/slug/ (year-only permalinks): a slug after a year.
+        if (
+            _YEAR.match(s)
+            and i + 2 == len(segments)
+            and _WORD.search(segments[-1])
+            and not _MONTH.match(segments[-1])
+        ):
+            return True, "date path"
     return None
 
 

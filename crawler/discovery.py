@@ -10,7 +10,6 @@ parameters (the archive canonicalizes them) but lose their fragments.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import re
@@ -84,9 +83,7 @@ _STORY_LIST_WORDS = frozenset(
 # put the post list itself in "widgets", and sidebars list the site's recent stories. What
 # they hold is judged by the words above, not by the container's name.
 _FURNITURE_TAGS = frozenset({"nav", "form"})
-_FURNITURE_ROLES = frozenset(
-    {"navigation", "contentinfo", "menu", "menubar", "search"}
-)
+_FURNITURE_ROLES = frozenset({"navigation", "contentinfo", "menu", "menubar", "search"})
 # Words in a class that describe the wrapper's neighbours, not the wrapper ("has-sidebar").
 _WRAPPER_PREFIXES = ("has-", "with-", "no-", "is-")
 _FEED_TYPES = frozenset(

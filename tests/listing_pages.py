@@ -1,4 +1,4 @@
-"""The listing-pages dev set (21 real listing pages, labelled links) as used by the gate and bench."""
+"""The listing-pages dev set (21 real listing pages, labelled links), for the gate and bench."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ class Score:
 
 
 def dataset_dir() -> Path | None:
-    """$NEWSARCHIVE_DATASETS/listing-pages, else ../shared/datasets/listing-pages; None if absent."""
+    """$NEWSARCHIVE_DATASETS/listing-pages, else ../shared/datasets/listing-pages, else None."""
     roots = [
         os.environ.get("NEWSARCHIVE_DATASETS"),
         Path(__file__).parents[1].parent / "shared" / "datasets",
@@ -59,9 +59,7 @@ def load_pages(directory: Path) -> list[ListingPage]:
         with open(directory / f"{meta['id']}.links.tsv", encoding="utf-8", newline="") as f:
             rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
         links = tuple(urldefrag(r["url_absolute"])[0] for r in rows)
-        gold = frozenset(
-            urldefrag(r["url_absolute"])[0] for r in rows if r["article_like"] == "1"
-        )
+        gold = frozenset(urldefrag(r["url_absolute"])[0] for r in rows if r["article_like"] == "1")
         out.append(ListingPage(meta["id"], meta["page_url"], html, links, gold))
     return out
 
@@ -75,7 +73,7 @@ def score(page: ListingPage, found: Iterable[str]) -> Score:
     return Score(page.id, precision, recall, len(got), len(page.gold))
 
 
-_NAIVE_DATE = re.compile(r"/(?:19|20)\d{2}[/-](?:0?[1-9]|1[0-2])(?:[/-]|$)")
+_NAIVE_DATE = re.compile(r"/(?:19|20)\d{2}[/-]?(?:0[1-9]|1[0-2])")
 _NAIVE_NUMBER = re.compile(r"\d{5,}")
 _NAIVE_SLUG = re.compile(r"[^/]*-[^/]*-[^/]*-[^/]*")
 
@@ -101,6 +99,8 @@ def mean(scores: list[Score], attr: str) -> float:
     return sum(getattr(s, attr) for s in scores) / len(scores)
 
 
-def score_all(pages: list[ListingPage], extractor: Callable[[ListingPage], list[str]]) -> list[Score]:
+def score_all(
+    pages: list[ListingPage], extractor: Callable[[ListingPage], list[str]]
+) -> list[Score]:
     """Score `extractor` on every page."""
     return [score(p, extractor(p)) for p in pages]

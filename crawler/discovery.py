@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from urllib.parse import parse_qsl, urldefrag, urljoin, urlsplit
@@ -153,6 +154,24 @@ def format_discovery(d: Discovery, fmt: str = "text") -> str:
     lines += [f"  {u}" for u in d.category_links]
     lines.append(f"feeds ({len(d.feeds)}):")
     lines += [f"  {u}" for u in d.feeds]
+    return "\n".join(lines)
+
+
+def format_explanation(decisions: Sequence[LinkDecision], fmt: str = "table") -> str:
+    """Render explain()'s decisions as `table` (a summary, then one line per link) or `json`."""
+    if fmt == "json":
+        return json.dumps([asdict(d) for d in decisions], indent=2, ensure_ascii=False)
+    if fmt not in ("table", "text"):
+        raise ValueError(f"unknown format {fmt!r}: expected 'table' or 'json'")
+    taken = sum(d.taken for d in decisions)
+    kinds = Counter(d.reason.split(":")[0].split(" (")[0] for d in decisions if not d.taken)
+    left = ", ".join(f"{kind} {n}" for kind, n in kinds.most_common())
+    lines = [f"{len(decisions)} links: {taken} taken; left: {left or 'none'}", ""]
+    width = min(40, max((len(d.reason) for d in decisions), default=6))
+    lines.append(f"{'taken':5}  {'why':{width}}  url  [text]")
+    for d in decisions:
+        text = f"  [{d.text[:60]}]" if d.text else ""
+        lines.append(f"{'yes' if d.taken else 'no':5}  {d.reason[:width]:{width}}  {d.url}{text}")
     return "\n".join(lines)
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from crawler.demo_site import DemoSite, make_sites, render_page, serve
 from crawler.discovery import Discovery, discover, format_discovery, is_article_url
+from tests.crawling import run_cli
 
 
 def sites() -> tuple[DemoSite, DemoSite]:
@@ -281,3 +283,44 @@ def test_format_discovery_as_text_and_json() -> None:
     assert "next page: (none)" in format_discovery(Discovery(), "text")
     with pytest.raises(ValueError, match="unknown format 'xml'"):
         format_discovery(d, "xml")
+
+
+EXPLAIN_PAGE = """<html><head><base href="https://www.example.com/news/"></head><body>
+<nav><a href="/2024/05/01/menu-story-link/">Menu story</a></nav>
+<main>
+  <div class="card"><a href="2024/05/02/2-136/"><img src="a.jpg" alt="Council vote"></a>
+    <a href="2024/05/02/2-136/#comments">12 comments</a></div>
+  <div class="card"><a href="//blogs.example.com/view.php?id=77"><span>Split</span> headline</a></div>
+  <div class="card"><a href="https://elsewhere.example/2024/05/02/their-big-story/">Theirs</a></div>
+  <div class="card"><a href="/tag/budget/">Budget</a></div>
+</main></body></html>"""
+
+
+def test_explain_says_for_every_link_whether_it_is_taken_and_why(tmp_path: Path) -> None:
+    html = tmp_path / "page.html"
+    html.write_text(EXPLAIN_PAGE, encoding="utf-8")
+    args = ("discover", "--html", str(html), "--url", "https://www.example.com/news/", "--explain")
+    rows = json.loads(run_cli(*args, "--format", "json").stdout)
+    by_url = [(r["url"], r["taken"], r["reason"]) for r in rows]
+    assert by_url == [
+        ("https://www.example.com/2024/05/01/menu-story-link/", False, "furniture: <nav>"),
+        ("https://www.example.com/news/2024/05/02/2-136/", True, "date path"),
+        ("https://www.example.com/news/2024/05/02/2-136/", False, "duplicate"),
+        ("https://blogs.example.com/view.php?id=77", True, "story id in the query"),
+        (
+            "https://elsewhere.example/2024/05/02/their-big-story/",
+            False,
+            "off-site (elsewhere.example)",
+        ),
+        (
+            "https://www.example.com/tag/budget/",
+            False,
+            "url shape: listing or service path (/tag/)",
+        ),
+    ]
+    assert rows[1]["text"] == "Council vote" and rows[3]["text"] == "Split headline"
+    table = run_cli(*args).stdout
+    assert table.splitlines()[0] == (
+        "6 links: 2 taken; left: furniture 1, duplicate 1, off-site 1, url shape 1"
+    )
+    assert "no     furniture: <nav>" in table and "yes    date path" in table

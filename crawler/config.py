@@ -109,6 +109,8 @@ class SiteConfig(_Model):
     cron: str | None = None
     feeds: list[str] = []
     sitemaps: list[str] = []
+    # With no feeds/sitemaps named: use the feeds category pages link and robots.txt sitemaps.
+    auto_sources: bool = True
     revisit: list[str] = list(DEFAULT_REVISIT)
     concurrency: Annotated[int, Field(ge=1, le=64)] | None = None
     download_delay: Annotated[float, Field(ge=0)] | None = None

@@ -290,7 +290,8 @@ EXPLAIN_PAGE = """<html><head><base href="https://www.example.com/news/"></head>
 <main>
   <div class="card"><a href="2024/05/02/2-136/"><img src="a.jpg" alt="Council vote"></a>
     <a href="2024/05/02/2-136/#comments">12 comments</a></div>
-  <div class="card"><a href="//blogs.example.com/view.php?id=77"><span>Split</span> headline</a></div>
+  <div class="card"><a href="//blogs.example.com/view.php?id=77"><span>Split</span> headline</a>
+  </div>
   <div class="card"><a href="https://elsewhere.example/2024/05/02/their-big-story/">Theirs</a></div>
   <div class="card"><a href="/tag/budget/">Budget</a></div>
 </main></body></html>"""
@@ -324,3 +325,41 @@ def test_explain_says_for_every_link_whether_it_is_taken_and_why(tmp_path: Path)
         "6 links: 2 taken; left: furniture 1, duplicate 1, off-site 1, url shape 1"
     )
     assert "no     furniture: <nav>" in table and "yes    date path" in table
+
+
+def test_stories_on_sub_domains_are_on_site_unless_allowed_domains_say_otherwise() -> None:
+    html = """<ul><li><a href="https://blogs.paper.co.uk/2024/05/a-blog-post/">1</a></li>
+    <li><a href="https://www.paper.co.uk/news/2024/05/02/a-news-story/">2</a></li>
+    <li><a href="https://other.co.uk/2024/05/02/someone-elses-story/">3</a></li></ul>"""
+    found = discover(html, "https://www.paper.co.uk/news/")
+    assert found.article_links == [
+        "https://blogs.paper.co.uk/2024/05/a-blog-post/",
+        "https://www.paper.co.uk/news/2024/05/02/a-news-story/",
+    ]
+    scoped = discover(html, "https://www.paper.co.uk/news/", allowed_domains=["www.paper.co.uk"])
+    assert scoped.article_links == ["https://www.paper.co.uk/news/2024/05/02/a-news-story/"]
+
+
+def test_ranked_lists_are_stories_on_the_front_page_only() -> None:
+    html = """<body><main><div class="post"><a href="/2024/05/02/lead-story/">Lead</a></div>
+    <div class="post"><a href="/2024/05/02/second-story/">Second</a></div></main>
+    <div class="most-popular"><a href="/2024/04/01/an-old-favourite/">Old</a></div>
+    <div class="footer"><a href="/2024/01/01/a-footer-link/">Footer</a></div></body>"""
+    front = discover(html, "https://n.example.com/").article_links
+    section = discover(html, "https://n.example.com/world/").article_links
+    assert "https://n.example.com/2024/04/01/an-old-favourite/" in front
+    assert "https://n.example.com/2024/04/01/an-old-favourite/" not in section
+    assert len(section) == 2 and not any("footer" in u for u in front)
+
+
+def test_a_post_list_wrapped_in_widgets_and_a_header_ticker_are_taken() -> None:
+    # Blog engines put the post list in "widget" blocks; news sites run tickers in the header.
+    html = """<body><header><nav><a href="/2024/05/menu-story/">Menu</a></nav>
+    <ul class="ticker"><li><a href="/2024/05/03/breaking-story/">Breaking</a></li></ul></header>
+    <div class="sidebar"><div class="widget Blog"><h3><a href="/2024/05/a-first-post.html">1</a>
+    </h3><h3><a href="/2024/05/a-second-post.html">2</a></h3></div></div></body>"""
+    assert discover(html, "https://blog.example.com/").article_links == [
+        "https://blog.example.com/2024/05/03/breaking-story/",
+        "https://blog.example.com/2024/05/a-first-post.html",
+        "https://blog.example.com/2024/05/a-second-post.html",
+    ]

@@ -1,11 +1,12 @@
 """Category page -> article links, next page, section links and feeds, with no per-site selectors.
 
-A pure function of (html, url): no network, no Scrapy. The article links are the page's *main
-list*: links whose URL looks like an article (or matches the site's `article_pattern`), that sit
-outside page furniture (header, nav, footer, aside, sidebars, widgets, ads, "related",
-"most read"), taken from the repeated block structure (many sibling blocks of one kind) that
-holds the most of them, plus any others inside the same <main>. Links keep their tracking
-parameters (the archive canonicalizes them) but lose their fragments.
+A pure function of (html, url): no network, no Scrapy. The article links are every link of
+the page, in any of its story blocks, whose URL is shaped like one story's page (see
+crawler.article_urls, or the site's `article_pattern`), on the page's own site (its
+registered domain, or the user's allowed_domains), outside site furniture (navigation,
+footer, ads, sharing, comments, paging; most-read and related lists off the front page).
+Links keep their tracking parameters (the archive canonicalizes them) but lose their
+fragments. `explain` gives the same decision for every link, with its reason.
 """
 
 from __future__ import annotations
@@ -423,33 +424,6 @@ class _Page:
 def _clean_href(href: str) -> str:
     """As a browser reads an href: surrounding spaces trimmed, tabs and newlines dropped."""
     return re.sub(r"[\t\n\r]", "", href).strip()
-
-
-def _lineage(el: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
-    return [el, *el.iterancestors()]
-
-
-def _signature(el: lxml.html.HtmlElement) -> tuple[str, str]:
-    """What makes sibling blocks "the same kind": tag and first class word without digits."""
-    first = next((c for c in el.get("class", "").split() if not re.search(r"\d", c)), "")
-    return str(el.tag), first
-
-
-def _main_list_container(
-    candidates: list[tuple[lxml.html.HtmlElement, str]],
-) -> lxml.html.HtmlElement | None:
-    """The parent of the largest run of same-kind sibling blocks holding article links."""
-    items: dict[tuple[lxml.html.HtmlElement, tuple[str, str]], set[lxml.html.HtmlElement]] = {}
-    for el, _ in candidates:
-        for block in _lineage(el):
-            parent = block.getparent()
-            if parent is None or block.tag == "body":
-                break
-            items.setdefault((parent, _signature(block)), set()).add(block)
-    best = max(items.items(), key=lambda kv: len(kv[1]), default=None)
-    if best is None or len(best[1]) < 2:
-        return None
-    return best[0][0]
 
 
 def _unique(urls: Iterable[str]) -> list[str]:

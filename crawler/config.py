@@ -179,6 +179,8 @@ class SiteConfig(_Model):
     cron: str | None = None
     feeds: list[str] = []
     sitemaps: list[str] = []
+    # With no feeds/sitemaps named: use the feeds category pages link and robots.txt sitemaps.
+    auto_sources: bool = True
     revisit: list[str] = list(DEFAULT_REVISIT)
     concurrency: Annotated[int, Field(ge=1, le=64)] | None = None
     download_delay: Annotated[float, Field(ge=0)] | None = None
@@ -231,9 +233,12 @@ class SiteConfig(_Model):
         if self.schedule and self.cron:
             raise ValueError("set either schedule or cron, not both")
         if not self.allowed_domains:
-            from storage.urls import host_of
+            from crawler.article_urls import site_of
 
-            hosts = sorted({host_of(u) for u in self.start_urls} - {""})
+            # By default a site is its start URLs' registered domains (news.example.com ->
+            # example.com): newsrooms put stories on sub-domains (blogs., sport., editions).
+            # Hosts without a public suffix (loopback, localhost) stay host:port.
+            hosts = sorted({site_of(u) for u in self.start_urls} - {""})
             object.__setattr__(self, "allowed_domains", hosts)
         return self
 

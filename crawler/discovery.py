@@ -1,19 +1,20 @@
 """Category page -> article links, next page, section links and feeds, with no per-site selectors.
 
-A pure function of (html, url): no network, no Scrapy. The article links are the page's *main
-list*: links whose URL looks like an article (or matches the site's `article_pattern`), that sit
-outside page furniture (header, nav, footer, aside, sidebars, widgets, ads, "related",
-"most read"), taken from the repeated block structure (many sibling blocks of one kind) that
-holds the most of them, plus any others inside the same <main>. Links keep their tracking
-parameters (the archive canonicalizes them) but lose their fragments.
+A pure function of (html, url): no network, no Scrapy. The article links are every link of
+the page, in any of its story blocks, whose URL is shaped like one story's page (see
+crawler.article_urls, or the site's `article_pattern`), on the page's own site (its
+registered domain, or the user's allowed_domains), outside site furniture (navigation,
+footer, ads, sharing, comments, paging; most-read and related lists off the front page).
+Links keep their tracking parameters (the archive canonicalizes them) but lose their
+fragments. `explain` gives the same decision for every link, with its reason.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from urllib.parse import parse_qsl, urldefrag, urljoin, urlsplit
@@ -21,6 +22,8 @@ from urllib.parse import parse_qsl, urldefrag, urljoin, urlsplit
 import lxml.html
 from lxml import etree
 from w3lib.encoding import html_to_unicode
+
+from crawler.article_urls import NON_ARTICLE_SEGMENTS, is_article_url, site_of, url_shape
 
 log = logging.getLogger(__name__)
 
@@ -35,53 +38,59 @@ class Discovery:
     feeds: list[str] = field(default_factory=list)
 
 
-# Class/id words that mark page furniture rather than the page's own list.
+@dataclass
+class LinkDecision:
+    """One <a href> of a page: where it points, its text, and whether it was taken and why."""
+
+    url: str
+    text: str
+    taken: bool
+    reason: str
+
+
+@dataclass
+class _Decision:
+    element: lxml.html.HtmlElement
+    url: str
+    in_scope: bool
+    reason: str
+    taken: bool = False
+
+    def public(self) -> LinkDecision:
+        text = " ".join((self.element.text_content() or "").split())
+        if not text:  # image links: their alt text is what a reader sees
+            alts = [img.get("alt", "") for img in self.element.iter("img")]
+            text = " ".join(" ".join(alts).split())
+        return LinkDecision(self.url, text[:200], self.taken, self.reason)
+
+
+# Class/id words that mark site-wide furniture: navigation, ads, sharing, comments, paging.
+# Links there are never the page's stories.
 _FURNITURE_WORDS = frozenset(
     {
-        "sidebar", "widget", "widgets", "menu", "footer", "nav", "navbar", "navigation", "subnav",
-        "related", "popular", "trending", "ad", "ads", "advert", "adverts", "advertisement",
-        "advertising", "sponsor", "sponsored", "promo", "promoted", "breadcrumb", "breadcrumbs",
-        "share", "sharing", "social", "comments", "comment", "newsletter", "rail", "mostread",
-        "masthead", "topbar", "cookie", "cookies", "pager", "pagination", "outbrain", "taboola",
-        "recommended",
+        "menu", "footer", "nav", "navbar", "navigation", "subnav", "ad", "ads", "advert",
+        "adverts", "advertisement", "advertising", "sponsor", "sponsored", "promoted",
+        "breadcrumb", "breadcrumbs", "share", "sharing", "social", "comments", "comment",
+        "newsletter", "masthead", "topbar", "cookie", "cookies", "pager", "pagination",
+        "outbrain", "taboola",
     }
 )  # fmt: skip
-_FURNITURE_TAGS = frozenset({"nav", "aside", "form"})
-_FURNITURE_ROLES = frozenset(
-    {"navigation", "banner", "contentinfo", "complementary", "menu", "menubar", "search"}
+# Ranked or related story lists (most read, popular, trending, related, recommended): on a
+# section page they repeat other sections' stories, which those sections list themselves;
+# on a site's front page they are story blocks like the others.
+_STORY_LIST_WORDS = frozenset(
+    {"related", "popular", "trending", "mostread", "mostpopular", "recommended", "mostviewed"}
 )
+# Sidebars, widgets and rails are only containers: blog engines (Blogger, WordPress themes)
+# put the post list itself in "widgets", and sidebars list the site's recent stories. What
+# they hold is judged by the words above, not by the container's name.
+_FURNITURE_TAGS = frozenset({"nav", "form"})
+_FURNITURE_ROLES = frozenset({"navigation", "contentinfo", "menu", "menubar", "search"})
 # Words in a class that describe the wrapper's neighbours, not the wrapper ("has-sidebar").
 _WRAPPER_PREFIXES = ("has-", "with-", "no-", "is-")
 _FEED_TYPES = frozenset(
     {"application/rss+xml", "application/atom+xml", "application/feed+json", "application/rdf+xml"}
 )
-_NON_ARTICLE_SEGMENTS = frozenset(
-    {
-        "tag", "tags", "category", "categories", "section", "sections", "author", "authors",
-        "topic", "topics", "page", "search", "login", "signin", "sign-in", "logout", "register",
-        "subscribe", "account", "feed", "feeds", "rss", "about", "about-us", "contact",
-        "contact-us", "privacy", "privacy-policy", "terms", "cookies", "imprint", "impressum",
-        "wp-login.php", "wp-admin", "wp-content", "wp-json", "wp-includes", "cdn-cgi", "amp",
-        "newsletter", "newsletters", "advertise", "jobs", "careers", "help", "faq",
-    }
-)  # fmt: skip
-_STATIC_EXT = re.compile(
-    r"\.(jpe?g|png|gif|webp|svg|ico|css|js|pdf|zip|gz|mp3|mp4|m4a|webm|avi|mov|xml|json|txt|"
-    r"woff2?|ttf|docx?|xlsx?|pptx?|rss|atom)$",
-    re.I,
-)
-# /2024/05/01/<anything> or /2024/05/<slug>; not the bare archives /2024/05/ and /2024/05/01/.
-_DATE_PATH = re.compile(
-    r"/(?:19|20)\d{2}/(?:0?[1-9]|1[0-2])/(?:(?:0?[1-9]|[12]\d|3[01])/[^/]+|[^/]*[a-z][^/]*)",
-    re.I,
-)
-_COMPACT_DATE = re.compile(r"/(?:19|20)\d{2}-?(?:0[1-9]|1[0-2])-?(?:0[1-9]|[12]\d|3[01])/[^/]+")
-_ID_PATH = re.compile(
-    r"(?:/(?:article|articles|story|stories|news|a|p|id|post|posts)/\d{3,}(?:/|$|\.))"
-    r"|(?:[-_/]\d{5,}(?:\.[a-z]{2,5})?/?$)|(?:-\d{4,}\.[a-z]{2,5}$)",
-    re.I,
-)
-_ID_QUERY = re.compile(r"^(?:p|id|article|articleid|story|storyid)$", re.I)
 _PAGE_PATH = re.compile(r"/page/(\d+)/?$")
 _PAGE_QUERY_KEYS = ("page", "paged", "pg", "p")
 _NEXT_TEXT = re.compile(
@@ -114,6 +123,25 @@ def discover(
         return Discovery()
 
 
+def explain(
+    html: bytes | str,
+    url: str,
+    *,
+    article_pattern: str | None = None,
+    allowed_domains: Sequence[str] = (),
+) -> list[LinkDecision]:
+    """Every link of the page, in document order, with whether discovery takes it and why."""
+    root = _parse(html)
+    if root is None:
+        return []
+    try:
+        page = _Page(root, url, article_pattern, allowed_domains)
+    except (ValueError, TypeError, etree.LxmlError) as exc:
+        log.debug("discovery failed on %s: %s", url, exc)
+        return []
+    return [d.public() for d in page.decisions]
+
+
 def format_discovery(d: Discovery, fmt: str = "text") -> str:
     """Render a Discovery as `text` (a readable listing) or `json` (the dataclass's fields)."""
     if fmt == "json":
@@ -130,28 +158,22 @@ def format_discovery(d: Discovery, fmt: str = "text") -> str:
     return "\n".join(lines)
 
 
-# Small: the links that repeat are a site's navigation; article links are seen once each, and
-# a big cache would only keep a long crawl's URL strings alive.
-@functools.lru_cache(maxsize=2048)
-def is_article_url(url: str) -> bool:
-    """Whether a URL is shaped like an article's: date, long slug, numeric id or .html page."""
-    parts = urlsplit(url)
-    path = parts.path
-    segments = [s for s in path.split("/") if s]
-    if _STATIC_EXT.search(path) or any(s.lower() in _NON_ARTICLE_SEGMENTS for s in segments):
-        return False
-    if any(_ID_QUERY.match(k) and v.isdigit() for k, v in parse_qsl(parts.query)):
-        return True
-    if not segments:
-        return False
-    if _DATE_PATH.search(path) or _COMPACT_DATE.search(path) or _ID_PATH.search(path):
-        return True
-    stem = segments[-1].rsplit(".", 1)[0]
-    words = [w for w in re.split(r"[-_]+", stem) if re.search(r"[a-z]", w, re.I)]
-    if len(words) >= 3:
-        return True
-    has_ext = re.search(r"\.(s?html?|php|aspx?|jsp)$", segments[-1], re.I)
-    return bool(has_ext) and stem.lower() not in {"index", "default", "home", "main"}
+def format_explanation(decisions: Sequence[LinkDecision], fmt: str = "table") -> str:
+    """Render explain()'s decisions as `table` (a summary, then one line per link) or `json`."""
+    if fmt == "json":
+        return json.dumps([asdict(d) for d in decisions], indent=2, ensure_ascii=False)
+    if fmt not in ("table", "text"):
+        raise ValueError(f"unknown format {fmt!r}: expected 'table' or 'json'")
+    taken = sum(d.taken for d in decisions)
+    kinds = Counter(d.reason.split(":")[0].split(" (")[0] for d in decisions if not d.taken)
+    left = ", ".join(f"{kind} {n}" for kind, n in kinds.most_common())
+    lines = [f"{len(decisions)} links: {taken} taken; left: {left or 'none'}", ""]
+    width = min(40, max((len(d.reason) for d in decisions), default=6))
+    lines.append(f"{'taken':5}  {'why':{width}}  url  [text]")
+    for d in decisions:
+        text = f"  [{d.text[:60]}]" if d.text else ""
+        lines.append(f"{'yes' if d.taken else 'no':5}  {d.reason[:width]:{width}}  {d.url}{text}")
+    return "\n".join(lines)
 
 
 def _parse(html: bytes | str) -> lxml.html.HtmlElement | None:
@@ -200,112 +222,152 @@ class _Page:
         self.root, self.url = root, url
         self.pattern = re.compile(article_pattern) if article_pattern else None
         self.domains = [d.lower().lstrip(".") for d in allowed_domains]
-        here = urlsplit(url)
-        self.host, self.port = (here.hostname or "").removeprefix("www."), here.port
+        self.site = site_of(url)
+        # A site's front page (/, /index.html) is all story blocks, ranked lists included.
+        path = urlsplit(url).path
+        self.front_page = re.fullmatch(r"/?(?:index\.\w+)?", path) is not None
         base = root.find(".//base[@href]")
-        self.base = urljoin(url, base.get("href", "").strip()) if base is not None else url
-        self._furniture: dict[lxml.html.HtmlElement, bool] = {}
+        self.base = url
+        if base is not None:
+            try:
+                self.base = urljoin(url, _clean_href(base.get("href", "")))
+            except ValueError:
+                pass
+        self._furniture: dict[lxml.html.HtmlElement, str] = {}
+        self._sites: dict[str, bool] = {}
+        self.decisions = self._classify()
 
     def discovery(self) -> Discovery:
-        links = self._links()
+        links = [(d.element, d.url) for d in self.decisions if d.in_scope]
         return Discovery(
-            article_links=self._articles(links),
+            article_links=_unique(d.url for d in self.decisions if d.taken),
             next_page=self._next_page(links),
             category_links=self._categories(links),
             feeds=self._feeds(),
         )
 
-    def _links(self) -> list[tuple[lxml.html.HtmlElement, str]]:
-        """(element, absolute URL without fragment) for every followable same-site <a>."""
-        out = []
-        resolved: dict[str, str | None] = {}  # list pages repeat each permalink several times
+    def _classify(self) -> list[_Decision]:
+        """Every <a href> of the page, in document order, taken or left with the reason."""
+        out: list[_Decision] = []
+        resolved: dict[str, tuple[str, str | None]] = {}  # permalinks repeat on list pages
+        taken: set[str] = set()
         for el in self.root.iter("a"):
-            href = el.get("href") or ""
+            href = el.get("href")
+            if href is None:
+                continue
             if href not in resolved:
                 resolved[href] = self._resolve(href)
-            absolute = resolved[href]
-            if absolute is not None:
-                out.append((el, absolute))
+            url, left = resolved[href]
+            d = _Decision(el, url, in_scope=left is None, reason=left or "")
+            out.append(d)
+            if left is not None:
+                continue
+            if url == self.url or url == self.base:
+                d.reason = "this page"
+                continue
+            furniture = self._furniture_of(el)
+            shaped, why = self._shape(url)
+            if not shaped:
+                d.reason = f"url shape: {why}"
+            elif furniture:
+                d.reason = f"furniture: {furniture}"
+            elif url in taken:
+                d.reason = "duplicate"
+            else:
+                d.taken, d.reason = True, why
+                taken.add(url)
         return out
 
-    def _resolve(self, href: str) -> str | None:
-        """Absolute same-site http(s) URL without fragment, or None."""
-        href = re.sub(r"[\t\n\r]", "", href).strip()
-        if not href or href.startswith("#"):
-            return None
+    def _resolve(self, href: str) -> tuple[str, str | None]:
+        """(absolute URL without fragment, None) for an in-scope link, else (href, why not)."""
+        href = _clean_href(href)
+        if not href:
+            return href, "empty href"
+        if href.startswith("#"):
+            return href, "fragment of this page"
         try:
             absolute = urldefrag(urljoin(self.base, href))[0]
             parts = urlsplit(absolute)
             parts.port  # noqa: B018 - raises ValueError on a bad port
         except ValueError:
-            return None
-        if parts.scheme in ("http", "https") and self._same_site(parts.hostname, parts.port):
-            return absolute
-        return None
+            return href, "malformed URL"
+        if parts.scheme not in ("http", "https"):
+            return absolute, f"not a web link ({parts.scheme}:)"
+        if not self._same_site(absolute):
+            return absolute, f"off-site ({parts.netloc})"
+        return absolute, None
 
-    def _same_site(self, host: str | None, port: int | None) -> bool:
-        host = (host or "").lower()
-        if self.domains:
-            return any(host == d or host.endswith("." + d) for d in self.domains)
-        return host.removeprefix("www.") == self.host and port == self.port
+    def _same_site(self, url: str) -> bool:
+        """In the user's allowed_domains when given (their scope wins), else on this page's
+        registered domain: newsrooms put stories on sub-domains (blogs., sport., regional
+        editions), and links to another registered domain are someone else's site."""
+        parts = urlsplit(url)
+        netloc = parts.netloc.lower()
+        known = self._sites.get(netloc)
+        if known is None:
+            host = (parts.hostname or "").lower()
+            if self.domains:
+                port = f":{parts.port}" if parts.port else ""
+                known = any(
+                    host + port == d if ":" in d else host == d or host.endswith("." + d)
+                    for d in self.domains
+                )
+            else:
+                known = site_of(url) == self.site
+            self._sites[netloc] = known
+        return known
 
-    def _is_furniture(self, el: lxml.html.HtmlElement | None) -> bool:
-        """Whether el or an ancestor is page furniture (memoised per element)."""
+    def _furniture_of(self, el: lxml.html.HtmlElement | None) -> str:
+        """What furniture el or an ancestor is ("" for none), memoised per element."""
         if el is None or el.tag in ("body", "html"):
-            return False
+            return ""
         known = self._furniture.get(el)
         if known is None:
-            known = self._own_furniture(el) or self._is_furniture(el.getparent())
+            known = self._own_furniture(el) or self._furniture_of(el.getparent())
             self._furniture[el] = known
         return known
 
-    def _own_furniture(self, el: lxml.html.HtmlElement) -> bool:
+    def _own_furniture(self, el: lxml.html.HtmlElement) -> str:
         tag = el.tag if isinstance(el.tag, str) else ""
-        if tag in _FURNITURE_TAGS or (el.get("role") or "").lower() in _FURNITURE_ROLES:
-            return True
-        if tag in ("header", "footer") and not any(
+        if tag in _FURNITURE_TAGS:
+            return f"<{tag}>"
+        role = (el.get("role") or "").lower()
+        if role in _FURNITURE_ROLES:
+            return f"role={role}"
+        # The site header is not furniture as a whole: its menus are (nav, menu classes), but
+        # news sites run breaking-news tickers and top-story strips in it.
+        if tag == "footer" and not any(
             # A header inside an article or main is the article's own heading, not the site's.
             a.tag in ("article", "main")
             for a in el.iterancestors()
         ):
-            return True
+            return f"<{tag}>"
         if tag == "article":
-            return False  # WordPress puts taxonomy noise ("tag-ads") in article classes
+            return ""  # WordPress puts taxonomy noise ("tag-ads") in article classes
         for token in f"{el.get('class', '')} {el.get('id', '')}".lower().split():
             if token.startswith(_WRAPPER_PREFIXES):
                 continue
             words = {w for w in re.split(r"[-_]+", token) if w}
-            if words & _FURNITURE_WORDS or token.replace("-", "").replace("_", "") in (
-                _FURNITURE_WORDS
-            ):
-                # A page-wide wrapper named after its neighbours ("content-sidebar") holds
-                # the main content; furniture never does.
-                return not el.xpath(".//main|.//*[@role='main']|.//article[2]")
-        return False
+            words.add(token.replace("-", "").replace("_", ""))
+            furniture = words & _FURNITURE_WORDS or (
+                not self.front_page and words & _STORY_LIST_WORDS
+            )
+            # A page-wide wrapper named after its neighbours ("content-sidebar") holds
+            # the main content; furniture never does.
+            if furniture and not el.xpath(".//main|.//*[@role='main']|.//article[2]"):
+                return f"{tag}.{token}"
+        return ""
 
-    def _article_shaped(self, url: str) -> bool:
+    def _shape(self, url: str) -> tuple[bool, str]:
         if self.pattern is not None:
-            return self.pattern.search(url) is not None
-        return is_article_url(url)
-
-    def _articles(self, links: list[tuple[lxml.html.HtmlElement, str]]) -> list[str]:
-        shaped = [(el, u) for el, u in links if u != self.url and self._article_shaped(u)]
-        candidates = [(el, u) for el, u in shaped if not self._is_furniture(el)]
-        if not candidates:
-            return []
-        container = _main_list_container(candidates)
-        roots = [container] if container is not None else []
-        main = next(iter(self.root.xpath("//main|//*[@role='main']")), None)
-        if main is not None and (container is None or container in set(main.iter())):
-            roots.append(main)
-        if roots:
-            inside = [(el, u) for el, u in candidates if any(r in _lineage(el) for r in roots)]
-            candidates = inside or candidates
-        return _unique(u for _, u in candidates)
+            if self.pattern.search(url) is not None:
+                return True, "matches article_pattern"
+            return False, "does not match article_pattern"
+        return url_shape(url)
 
     def _next_page(self, links: list[tuple[lxml.html.HtmlElement, str]]) -> str | None:
         def ok(u: str) -> bool:
-            return u != self.url and self._same_site(urlsplit(u).hostname, urlsplit(u).port)
+            return u != self.url and self._same_site(u)
 
         for el in self.root.iter("link"):
             if "next" in (el.get("rel") or "").lower().split() and el.get("href"):
@@ -336,7 +398,7 @@ class _Page:
             if (sectioned and len(segments) == 2 and named) or (
                 len(segments) == 1
                 and named
-                and segments[0] not in _NON_ARTICLE_SEGMENTS
+                and segments[0] not in NON_ARTICLE_SEGMENTS
                 and self._in_menu(el)
             ):
                 out.append(u)
@@ -359,31 +421,9 @@ class _Page:
         return _unique(out)
 
 
-def _lineage(el: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
-    return [el, *el.iterancestors()]
-
-
-def _signature(el: lxml.html.HtmlElement) -> tuple[str, str]:
-    """What makes sibling blocks "the same kind": tag and first class word without digits."""
-    first = next((c for c in el.get("class", "").split() if not re.search(r"\d", c)), "")
-    return str(el.tag), first
-
-
-def _main_list_container(
-    candidates: list[tuple[lxml.html.HtmlElement, str]],
-) -> lxml.html.HtmlElement | None:
-    """The parent of the largest run of same-kind sibling blocks holding article links."""
-    items: dict[tuple[lxml.html.HtmlElement, tuple[str, str]], set[lxml.html.HtmlElement]] = {}
-    for el, _ in candidates:
-        for block in _lineage(el):
-            parent = block.getparent()
-            if parent is None or block.tag == "body":
-                break
-            items.setdefault((parent, _signature(block)), set()).add(block)
-    best = max(items.items(), key=lambda kv: len(kv[1]), default=None)
-    if best is None or len(best[1]) < 2:
-        return None
-    return best[0][0]
+def _clean_href(href: str) -> str:
+    """As a browser reads an href: surrounding spaces trimmed, tabs and newlines dropped."""
+    return re.sub(r"[\t\n\r]", "", href).strip()
 
 
 def _unique(urls: Iterable[str]) -> list[str]:

@@ -40,6 +40,8 @@ class RunCounters:
     revisits_due: int = 0
     incremental_stops: int = 0
     recovered: int = 0
+    articles_known: int = 0
+    auto_sources: int = 0
     errors: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -68,6 +70,8 @@ class RunCounters:
                 "revisits_due": self.revisits_due,
                 "incremental_stops": self.incremental_stops,
                 "recovered_from_warc": self.recovered,
+                "known_not_due": self.articles_known,
+                "auto_sources": self.auto_sources,
                 "errors": dict(sorted(self.errors.items())),
             }
 

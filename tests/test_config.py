@@ -34,7 +34,7 @@ def test_a_good_file_becomes_typed_config(tmp_path: Path, monkeypatch: pytest.Mo
     config = load_config(_write(tmp_path, GOOD))
     site = config.site("example-news")
     assert config.archive.database_url == "sqlite:///x.db"
-    assert site.max_pages == 3 and site.allowed_domains == ["news.example.com"]
+    assert site.max_pages == 3 and site.allowed_domains == ["example.com"]
     assert [d.total_seconds() for d in site.revisit_ladder] == [3600, 86400]
     assert parse_every(site.schedule or "").total_seconds() == 1800
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from crawler.demo_site import DemoSite, make_sites, render_page, serve
 from crawler.discovery import Discovery, discover, format_discovery, is_article_url
+from tests.crawling import run_cli
 
 
 def sites() -> tuple[DemoSite, DemoSite]:
@@ -138,8 +140,9 @@ def test_card_grid_with_trending_rail_and_numbered_pager() -> None:
 def test_wrapper_named_after_its_sidebar_is_not_furniture() -> None:
     posts = "".join(f'<article><a href="/p/long-story-number-{i}">{i}</a></article>' for i in "abc")
     html = f"""<body><div class="layout-with-sidebar-right"><main>{posts}</main>
-    <div class="sidebar"><a href="/p/a-popular-old-story">Popular</a></div></div></body>"""
-    found = discover(html, "https://w.example/")
+    <div class="sidebar most-popular"><a href="/p/a-popular-old-story">Popular</a></div></div>
+    </body>"""
+    found = discover(html, "https://w.example/news/")
     assert found.article_links == [f"https://w.example/p/long-story-number-{i}" for i in "abc"]
 
 
@@ -232,7 +235,23 @@ def test_bad_hrefs_are_skipped_not_raised() -> None:
         ("https://n.example/2024/05/01/mayor-resigns/", True),
         ("https://n.example/news/city/council-votes-on-budget-123456.html", True),
         ("https://n.example/article/12345/", True),
-        ("https://n.example/world/short.html", True),
+        ("https://n.example/world/short.html", False),
+        ("https://n.example/world/short-story.html", True),
+        ("https://n.example/2021/05/2-136/", True),
+        ("https://n.example/2021/05/17/136/", True),
+        ("https://n.example/2016/0421/99.html", True),
+        ("https://n.example/2014-09/07/c_133626092.htm", True),
+        ("https://n.example/libyan-military-chief-meets-his-rival/", True),
+        ("https://n.example/article.php?id=45", True),
+        ("https://n.example/live/news.php?lang=173&cat=155&newid=13177", True),
+        ("https://n.example/story/2000108105550/headline", True),
+        ("https://n.example/archives/56805954.html", True),
+        ("https://n.example/153199-slug/", True),
+        ("https://n.example/?cat=1", False),
+        ("https://n.example/archives/cat_103646.html", False),
+        ("https://n.example/archives/2016-03.html", False),
+        ("https://n.example/2024/05/01/", False),
+        ("https://n.example/forum/thread-about-some-long-topic-here/", False),
         ("https://n.example/?p=123", True),
         ("https://n.example/category/politics/", False),
         ("https://n.example/tag/some-long-tag-name/", False),
@@ -264,3 +283,83 @@ def test_format_discovery_as_text_and_json() -> None:
     assert "next page: (none)" in format_discovery(Discovery(), "text")
     with pytest.raises(ValueError, match="unknown format 'xml'"):
         format_discovery(d, "xml")
+
+
+EXPLAIN_PAGE = """<html><head><base href="https://www.example.com/news/"></head><body>
+<nav><a href="/2024/05/01/menu-story-link/">Menu story</a></nav>
+<main>
+  <div class="card"><a href="2024/05/02/2-136/"><img src="a.jpg" alt="Council vote"></a>
+    <a href="2024/05/02/2-136/#comments">12 comments</a></div>
+  <div class="card"><a href="//blogs.example.com/view.php?id=77"><span>Split</span> headline</a>
+  </div>
+  <div class="card"><a href="https://elsewhere.example/2024/05/02/their-big-story/">Theirs</a></div>
+  <div class="card"><a href="/tag/budget/">Budget</a></div>
+</main></body></html>"""
+
+
+def test_explain_says_for_every_link_whether_it_is_taken_and_why(tmp_path: Path) -> None:
+    html = tmp_path / "page.html"
+    html.write_text(EXPLAIN_PAGE, encoding="utf-8")
+    args = ("discover", "--html", str(html), "--url", "https://www.example.com/news/", "--explain")
+    rows = json.loads(run_cli(*args, "--format", "json").stdout)
+    by_url = [(r["url"], r["taken"], r["reason"]) for r in rows]
+    assert by_url == [
+        ("https://www.example.com/2024/05/01/menu-story-link/", False, "furniture: <nav>"),
+        ("https://www.example.com/news/2024/05/02/2-136/", True, "date path"),
+        ("https://www.example.com/news/2024/05/02/2-136/", False, "duplicate"),
+        ("https://blogs.example.com/view.php?id=77", True, "story id in the query"),
+        (
+            "https://elsewhere.example/2024/05/02/their-big-story/",
+            False,
+            "off-site (elsewhere.example)",
+        ),
+        (
+            "https://www.example.com/tag/budget/",
+            False,
+            "url shape: listing or service path (/tag/)",
+        ),
+    ]
+    assert rows[1]["text"] == "Council vote" and rows[3]["text"] == "Split headline"
+    table = run_cli(*args).stdout
+    assert table.splitlines()[0] == (
+        "6 links: 2 taken; left: furniture 1, duplicate 1, off-site 1, url shape 1"
+    )
+    assert "no     furniture: <nav>" in table and "yes    date path" in table
+
+
+def test_stories_on_sub_domains_are_on_site_unless_allowed_domains_say_otherwise() -> None:
+    html = """<ul><li><a href="https://blogs.paper.co.uk/2024/05/a-blog-post/">1</a></li>
+    <li><a href="https://www.paper.co.uk/news/2024/05/02/a-news-story/">2</a></li>
+    <li><a href="https://other.co.uk/2024/05/02/someone-elses-story/">3</a></li></ul>"""
+    found = discover(html, "https://www.paper.co.uk/news/")
+    assert found.article_links == [
+        "https://blogs.paper.co.uk/2024/05/a-blog-post/",
+        "https://www.paper.co.uk/news/2024/05/02/a-news-story/",
+    ]
+    scoped = discover(html, "https://www.paper.co.uk/news/", allowed_domains=["www.paper.co.uk"])
+    assert scoped.article_links == ["https://www.paper.co.uk/news/2024/05/02/a-news-story/"]
+
+
+def test_ranked_lists_are_stories_on_the_front_page_only() -> None:
+    html = """<body><main><div class="post"><a href="/2024/05/02/lead-story/">Lead</a></div>
+    <div class="post"><a href="/2024/05/02/second-story/">Second</a></div></main>
+    <div class="most-popular"><a href="/2024/04/01/an-old-favourite/">Old</a></div>
+    <div class="footer"><a href="/2024/01/01/a-footer-link/">Footer</a></div></body>"""
+    front = discover(html, "https://n.example.com/").article_links
+    section = discover(html, "https://n.example.com/world/").article_links
+    assert "https://n.example.com/2024/04/01/an-old-favourite/" in front
+    assert "https://n.example.com/2024/04/01/an-old-favourite/" not in section
+    assert len(section) == 2 and not any("footer" in u for u in front)
+
+
+def test_a_post_list_wrapped_in_widgets_and_a_header_ticker_are_taken() -> None:
+    # Blog engines put the post list in "widget" blocks; news sites run tickers in the header.
+    html = """<body><header><nav><a href="/2024/05/menu-story/">Menu</a></nav>
+    <ul class="ticker"><li><a href="/2024/05/03/breaking-story/">Breaking</a></li></ul></header>
+    <div class="sidebar"><div class="widget Blog"><h3><a href="/2024/05/a-first-post.html">1</a>
+    </h3><h3><a href="/2024/05/a-second-post.html">2</a></h3></div></div></body>"""
+    assert discover(html, "https://blog.example.com/").article_links == [
+        "https://blog.example.com/2024/05/03/breaking-story/",
+        "https://blog.example.com/2024/05/a-first-post.html",
+        "https://blog.example.com/2024/05/a-second-post.html",
+    ]

@@ -52,6 +52,7 @@ key = "{key}"
 start_urls = [{starts}]
 max_pages = 2
 allowed_domains = ["{server.url[site.key].split("://", 1)[1]}"]
+auto_sources = false
 """
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{key}.toml"

@@ -145,7 +145,10 @@ def _live_progress() -> _LiveProgress:
 )
 @click.option("--url", "base_url", help="The page's URL (with --html).")
 @click.option("--article-pattern", help="Regex that article URLs match (overrides heuristics).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(["text", "table", "json"]), default="text")
+@click.option(
+    "--explain", is_flag=True, help="List every link of the page: taken or left, and why."
+)
 @pass_app
 def discover(
     app: AppContext,
@@ -154,18 +157,25 @@ def discover(
     base_url: str | None,
     article_pattern: str | None,
     fmt: str,
+    explain: bool,
 ) -> None:
     """Show what a category page yields: article links, next page, categories, feeds.
+
+    With --explain, every link of the page with whether it is taken as an article and why
+    not (furniture, off-site, URL shape, duplicate...): what to write in article_pattern
+    when a site still needs one.
 
     \b
     Examples:
         newsarchive discover https://news.example.com/category/world/
         newsarchive discover --html page.html --url https://news.example.com/world/ --format json
+        newsarchive discover https://news.example.com/world/ --explain --format json
     """
     import re
 
     from crawler.discovery import discover as run_discover
-    from crawler.discovery import format_discovery
+    from crawler.discovery import explain as run_explain
+    from crawler.discovery import format_discovery, format_explanation
 
     if article_pattern is not None:
         try:
@@ -184,7 +194,12 @@ def discover(
         if not url:
             raise click.UsageError("give a URL, or --html FILE --url URL")
         body, page_url = _fetch(url, app)
-    click.echo(format_discovery(run_discover(body, page_url, article_pattern=article_pattern), fmt))
+    if explain:
+        decisions = run_explain(body, page_url, article_pattern=article_pattern)
+        click.echo(format_explanation(decisions, fmt))
+        return
+    found = run_discover(body, page_url, article_pattern=article_pattern)
+    click.echo(format_discovery(found, "text" if fmt == "table" else fmt))
 
 
 def _fetch(url: str, app: AppContext) -> tuple[bytes, str]:

@@ -2,17 +2,24 @@
 
 From the site's category pages (start_urls) it follows pagination up to max_pages and
 requests every article link; feeds and sitemaps feed the same frontier; due revisits
-are fetched too. Incremental: pagination stops at a page whose article links are all
-archived already. Known articles are fetched with If-None-Match / If-Modified-Since.
+are fetched too. With no feeds or sitemaps in the config (and auto_sources on), the feeds
+category pages link and the sitemaps robots.txt names are used instead.
+
+Incremental: an article already archived is not fetched again from a listing, feed or
+sitemap; its revisits (when due) catch edits. Pagination stops at a page whose article
+links are all archived already. With --full, known articles are fetched again, with
+If-None-Match / If-Modified-Since.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
+from protego import Protego
 from scrapy import Request, Spider
 from scrapy.http import Response
 from twisted.python.failure import Failure
@@ -33,6 +40,10 @@ from storage.state import UrlInfo
 PAGE_META = "na_page"
 FEED_DATE_META = "na_feed_date"
 SITEMAP_DEPTH_META = "na_sitemap_depth"
+AUTO_META = "na_auto_source"
+# A site's robots.txt usually names its whole-archive sitemap (every story it ever ran);
+# new stories are its recently dated entries (news sitemaps hold only the last two days).
+AUTO_SITEMAP_WINDOW = timedelta(days=3)
 
 
 class NewsSpider(Spider):
@@ -70,6 +81,9 @@ class NewsSpider(Spider):
         # 64-bit digests of the article URLs asked for in this run, packed: ~8 bytes per
         # article instead of its URL string.
         self._seen_articles = FingerprintSet()
+        # Feeds and sitemaps found on the site itself, when the config names none.
+        self.auto_sources = site.auto_sources and not site.feeds and not site.sitemaps
+        self._sources_seen: set[str] = set()
 
     async def start(self) -> AsyncIterator[Request | StoredPage]:
         """Category pages first, then feeds, sitemaps and due revisits."""
@@ -87,6 +101,9 @@ class NewsSpider(Spider):
                 yield self._feed_request(url, PageKind.FEED)
             for url in self.site.sitemaps:
                 yield self._feed_request(url, PageKind.SITEMAP)
+            if self.auto_sources:
+                for robots in self._robots_requests():
+                    yield robots
         if self.revisits:
             due = await asyncio.wrap_future(
                 self.services.due_revisits(self.site_key, datetime.now(UTC))
@@ -95,14 +112,57 @@ class NewsSpider(Spider):
             for req in await self._article_requests(due, revisit=True):
                 yield req
 
-    def _feed_request(self, url: str, kind: PageKind) -> Request:
+    def _feed_request(self, url: str, kind: PageKind, *, auto: bool = False) -> Request:
         return Request(
             url,
             callback=self.parse_feed,
             errback=self.on_error,
-            meta={KIND_META: kind.value, SITEMAP_DEPTH_META: 0},
+            meta={KIND_META: kind.value, SITEMAP_DEPTH_META: 0, AUTO_META: auto},
             dont_filter=True,
         )
+
+    def _robots_requests(self) -> list[Request]:
+        """robots.txt of each start URL's host, read for its Sitemap: lines."""
+        out = []
+        for start in self.site.start_urls:
+            parts = urlsplit(start)
+            url = f"{parts.scheme}://{parts.netloc}/robots.txt"
+            if url in self._sources_seen or not self._allowed(url):
+                continue
+            self._sources_seen.add(url)
+            out.append(
+                Request(
+                    url,
+                    callback=self.parse_robots,
+                    errback=self.on_error,
+                    meta={KIND_META: PageKind.OTHER.value},
+                    dont_filter=True,
+                )
+            )
+        return out
+
+    def _auto_source_requests(self, urls: Iterable[str], kind: PageKind) -> list[Request]:
+        """Requests for feeds/sitemaps the site itself names, once per run, in scope only."""
+        out = []
+        for url in urls:
+            if url in self._sources_seen or not self._allowed(url):
+                continue
+            self._sources_seen.add(url)
+            self.stats_.add("auto_sources")
+            out.append(self._feed_request(url, kind, auto=True))
+        return out
+
+    def parse_robots(self, response: Response) -> Iterable[Request]:
+        """The Sitemap: lines of robots.txt join the sources (protego parses the file)."""
+        try:
+            self.stats_.add("pages")
+            if response.status != 200:
+                return []
+            text = response.body.decode("utf-8", "replace")
+            sitemaps = [response.urljoin(u.strip()) for u in Protego.parse(text).sitemaps]
+            return self._auto_source_requests(sitemaps, PageKind.SITEMAP)
+        finally:
+            self._done(response.request)
 
     def _limit(self, name: str, default: int) -> int:
         settings = getattr(self, "settings", None)
@@ -179,6 +239,9 @@ class NewsSpider(Spider):
             article_pattern=self.site.article_pattern,
             allowed_domains=self.allowed_domains,
         )
+        if self.auto_sources:
+            for feed in self._auto_source_requests(found.feeds, PageKind.FEED):
+                yield feed
         links = found.article_links
         if cut or len(links) > max_links:
             self.stats_.error("too_many_links")
@@ -229,6 +292,11 @@ class NewsSpider(Spider):
             if not known.known_article and known.pending_capture_id and not revisit:
                 self.stats_.add("recovered")
                 out.append(StoredPage(known.pending_capture_id, url, self.site_key))
+                continue
+            if known.known_article and self.incremental and not revisit:
+                # Archived already: its revisits (start(), when due) catch edits; a listing
+                # that names it again is no reason to download it again. --full does.
+                self.stats_.add("articles_known")
                 continue
             headers = {}
             if known.known_article and known.etag:
@@ -294,6 +362,7 @@ class NewsSpider(Spider):
         for why in parsed.bad_entries:
             self.stats_.error("feed_bad_entry")
             self.logger.warning("%s: entry skipped: %s", response.url, why)
+        auto = bool(response.meta.get(AUTO_META))
         depth = int(response.meta.get(SITEMAP_DEPTH_META, 0)) + 1
         max_depth = self._limit("NEWSARCHIVE_MAX_SITEMAP_DEPTH", 3)
         subs = [sub for sub in parsed.sitemaps if self._in_scope(sub)]
@@ -311,9 +380,16 @@ class NewsSpider(Spider):
                 sub,
                 callback=self.parse_feed,
                 errback=self.on_error,
-                meta={KIND_META: PageKind.SITEMAP.value, SITEMAP_DEPTH_META: depth},
+                meta={
+                    KIND_META: PageKind.SITEMAP.value,
+                    SITEMAP_DEPTH_META: depth,
+                    AUTO_META: auto,
+                },
             )
         links = parsed.links
+        if auto and response.meta.get(KIND_META) == PageKind.SITEMAP.value:
+            since = datetime.now(UTC) - AUTO_SITEMAP_WINDOW
+            links = [u for u in links if u in parsed.dates and parsed.dates[u] >= since]
         max_links = self._limit("NEWSARCHIVE_MAX_LINKS_PER_PAGE", 2000)
         if len(links) > max_links:
             self.stats_.error("too_many_links")

@@ -97,7 +97,12 @@ def _register_commands() -> None:
     """Attach the commands that live in their own modules (keeps this file small)."""
     import importlib
 
-    for module in ("crawler.cli_crawl", "crawler.cli_query", "crawler.cli_schedule"):
+    for module in (
+        "crawler.cli_crawl",
+        "crawler.cli_query",
+        "crawler.cli_schedule",
+        "crawler.cli_serve",
+    ):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:

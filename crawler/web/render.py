@@ -1,0 +1,91 @@
+"""Pure helpers that turn archive data into HTML fragments: diffs, snippets, the day chart.
+
+Every value from the archive goes through markupsafe's escape before it is wrapped in
+markup; the returned Markup is then safe for Jinja2 to insert as is.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from storage.textdiff import Segment
+
+_MARK = re.compile(r"\[([^\[\]]*)\]")
+
+
+def snippet(text: str) -> Markup:
+    """A search snippet with its [matched] words highlighted as <mark>."""
+    return Markup(_MARK.sub(r"<mark>\1</mark>", str(escape(text))))
+
+
+def _ins(text: str) -> str:
+    return f'<ins><span class="sign" aria-hidden="true">+</span>{escape(text)}</ins>'
+
+
+def _del(text: str) -> str:
+    return f'<del><span class="sign" aria-hidden="true">−</span>{escape(text)}</del>'
+
+
+def diff_inline(segments: list[Segment]) -> Markup:
+    """Removed and added words in one flow: <del>−old</del><ins>+new</ins>."""
+    out = []
+    for s in segments:
+        if s.kind == "equal":
+            out.append(str(escape(s.text)))
+        elif s.kind == "delete":
+            out.append(_del(s.text))
+        else:
+            out.append(_ins(s.text))
+    return Markup("".join(out))
+
+
+def diff_sides(segments: list[Segment]) -> tuple[Markup, Markup]:
+    """The old text with its removals marked, and the new text with its additions marked."""
+    old, new = [], []
+    for s in segments:
+        if s.kind == "equal":
+            old.append(str(escape(s.text)))
+            new.append(str(escape(s.text)))
+        elif s.kind == "delete":
+            old.append(_del(s.text))
+        else:
+            new.append(_ins(s.text))
+    return Markup("".join(old)), Markup("".join(new))
+
+
+def day_chart(days: list[dict[str, Any]], *, width: int = 600, height: int = 80) -> Markup:
+    """Articles per day as an inline SVG bar chart with a <title> per bar (no script)."""
+    if not days:
+        return Markup("")
+    top = max(d["count"] for d in days) or 1
+    step = width / len(days)
+    bars = []
+    for i, d in enumerate(days):
+        h = round(d["count"] / top * (height - 14), 1)
+        x = round(i * step + 1, 1)
+        label = f"{d['day']}: {d['count']} articles"
+        bars.append(
+            f'<rect x="{x}" y="{height - h}" width="{max(step - 2, 1):.1f}" height="{h}">'
+            f"<title>{escape(label)}</title></rect>"
+        )
+    caption = f"{escape(days[0]['day'])} to {escape(days[-1]['day'])}, most {top} per day"
+    return Markup(
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="Articles archived per day, {caption}" preserveAspectRatio="none">'
+        f"{''.join(bars)}</svg>"
+    )
+
+
+def pct(share: float | None) -> str:
+    """0.125 -> '12.5%'; None -> '–'."""
+    return "–" if share is None else f"{share * 100:.0f}%"
+
+
+def when(value: str | None) -> str:
+    """An ISO 8601 string shortened to 'YYYY-MM-DD HH:MM' for tables."""
+    if not value:
+        return "–"
+    return value[:16].replace("T", " ")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -10,19 +9,6 @@ from typing import Any
 import click
 
 from crawler.cli import AppContext, pass_app
-
-LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
-
-
-def is_loopback(host: str) -> bool:
-    """True for names and addresses that only this machine can reach."""
-    if host in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
 
 def _next_fires(app: AppContext) -> Any:
     """Per site, the next scheduled crawl (from the job store, else the config); cached 30s."""
@@ -77,6 +63,7 @@ def serve(app: AppContext, host: str, port: int, token: str | None) -> None:
         import uvicorn
 
         from crawler.web import create_app
+        from crawler.web.security import is_loopback
     except ModuleNotFoundError as exc:
         raise click.ClickException(
             f"serve needs the web extra: pip install 'newsarchive[web]' ({exc.name} is missing)"

@@ -9,6 +9,7 @@ token does not stay in the address bar, the history or a Referer).
 from __future__ import annotations
 
 import hmac
+import ipaddress
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,6 +18,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 COOKIE = "newsarchive_token"
+LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
 # The UI's own pages: scripts and styles from this origin only, frames only of our own
 # (sandboxed) raw captures, never embedded elsewhere.
 UI_CSP = (
@@ -84,6 +86,16 @@ class SecurityMiddleware:
             401,
             headers={"WWW-Authenticate": "Bearer"},
         )
+
+
+def is_loopback(host: str) -> bool:
+    """True for names and addresses that only this machine can reach."""
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _cookie(header: str) -> str | None:

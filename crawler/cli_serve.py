@@ -10,6 +10,7 @@ import click
 
 from crawler.cli import AppContext, pass_app
 
+
 def _next_fires(app: AppContext) -> Any:
     """Per site, the next scheduled crawl (from the job store, else the config); cached 30s."""
     from crawler.cli_schedule import job_specs

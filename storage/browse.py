@@ -80,10 +80,7 @@ def articles_per_day(session: Session, days: int = 30) -> list[dict[str, Any]]:
     start = (newest - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     day = _day(session, Article.first_seen_at)
     rows = session.execute(
-        select(day, func.count())
-        .where(Article.first_seen_at >= start)
-        .group_by(day)
-        .order_by(day)
+        select(day, func.count()).where(Article.first_seen_at >= start).group_by(day).order_by(day)
     ).all()
     counts = {d: n for d, n in rows}
     first = start.date()

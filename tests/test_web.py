@@ -14,18 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
-pytest.importorskip("starlette")
-pytest.importorskip("httpx2")
-
-from starlette.testclient import TestClient  # noqa: E402
-
-from crawler.web.security import is_loopback  # noqa: E402
-from crawler.web import create_app  # noqa: E402
-from storage.db import Archive  # noqa: E402
-from storage.models import CrawlRun  # noqa: E402
-from tests.factories import T0, later  # noqa: E402
-from tests.query_support import Built, build, filler  # noqa: E402
+from crawler.web import create_app
+from crawler.web.security import is_loopback
+from storage.db import Archive
+from storage.models import CrawlRun
+from tests.factories import T0, later
+from tests.query_support import Built, build, filler
 
 URL = "https://ledger.example/2024/05/01/flood/"
 ORIGINAL = "The harbour wall will be raised by two metres, the council said.\n\n" + filler(1)
@@ -99,7 +95,9 @@ def test_search_highlights_facets_and_pages(client: TestClient) -> None:
     assert "<mark>" in r.text and "25</strong> articles match" in r.text
     assert "page 1 of 2" in r.text and 'rel="next"' in r.text
     assert "/search/export?q=storm+harbour&amp;format=csv" in r.text
-    data = client.get("/search", params={"q": "storm", "page": 2}, headers={"Accept": "application/json"}).json()
+    data = client.get(
+        "/search", params={"q": "storm", "page": 2}, headers={"Accept": "application/json"}
+    ).json()
     assert data["total"] == 25 and len(data["hits"]) == 5
     assert data["facets"]["site"] == [{"value": "courier", "count": 25}]
     assert data["facets"]["language"] == [{"value": "de", "count": 25}]
@@ -109,7 +107,8 @@ def test_search_highlights_facets_and_pages(client: TestClient) -> None:
 
 def test_search_filters_by_site_and_month(client: TestClient) -> None:
     data = client.get(
-        "/api/search", params={"q": "harbour", "site": "courier", "since": "2026-12", "until": "2026-12"}
+        "/api/search",
+        params={"q": "harbour", "site": "courier", "since": "2026-12", "until": "2026-12"},
     ).json()
     assert data["total"] == 11 and {h["site"] for h in data["hits"]} == {"courier"}
     assert all(h["published_at"].startswith("2026-12") for h in data["hits"])
@@ -159,7 +158,9 @@ def test_archived_values_are_escaped(client: TestClient) -> None:
     assert "script-src 'self'" in page.headers["content-security-policy"]
 
 
-def test_raw_capture_is_sandboxed_and_warc_record_downloads(client: TestClient, archive: Built) -> None:
+def test_raw_capture_is_sandboxed_and_warc_record_downloads(
+    client: TestClient, archive: Built
+) -> None:
     capture_id = client.get("/api/articles/2").json()["captures"][0]["id"]
     raw = client.get(f"/captures/{capture_id}/raw")
     assert raw.status_code == 200 and raw.content == archive.payloads[capture_id]
@@ -204,7 +205,10 @@ def test_bad_input_is_a_4xx_with_one_line(
     r = client.get(path)
     assert r.status_code == status
     assert message in _one_line(r.text) and "Traceback" not in r.text
-    api = client.get("/api" + path if not path.startswith("/search/") else path, headers={"Accept": "application/json"})
+    api = client.get(
+        "/api" + path if not path.startswith("/search/") else path,
+        headers={"Accept": "application/json"},
+    )
     assert api.status_code == status and message in api.json()["error"]
 
 
@@ -228,7 +232,9 @@ def test_token_is_required_for_every_request_when_set(archive: Built) -> None:
 def test_serve_refuses_a_public_bind_without_token(tmp_path: Path) -> None:
     from tests.crawling import run_cli
 
-    proc = run_cli("--db", f"sqlite:///{tmp_path / 'a.db'}", "serve", "--host", "0.0.0.0", check=False)
+    proc = run_cli(
+        "--db", f"sqlite:///{tmp_path / 'a.db'}", "serve", "--host", "0.0.0.0", check=False
+    )
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     assert "set --token (or NEWSARCHIVE_TOKEN)" in proc.stderr
     assert is_loopback("127.0.0.1") and is_loopback("::1") and not is_loopback("0.0.0.0")

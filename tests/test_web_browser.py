@@ -155,7 +155,10 @@ def test_search_article_versions_diff_and_sandboxed_raw(served: tuple[str, Path]
         page.wait_for_url("**/diff?from=1&to=2")
         changes = page.locator(".title-change ins, .title-change del, #inline ins, #inline del")
         assert changes.count() > 0
-        assert page.locator("#sides ins .sign, #sides del .sign").first.inner_text() in "+−"
+        assert page.locator("#sides ins .sign, #sides del .sign").first.inner_text() in (
+            "+",
+            "\u2212",
+        )
         page.screenshot(path=ARTIFACTS / "diff.png", full_page=True)
         for n in range(2, n_versions):
             page.keyboard.press("]")

@@ -8,13 +8,9 @@ User mistakes (unknown id, bad date, huge page, malformed query) are 4xx with on
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +21,26 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from crawler.web import render
+from crawler.web.params import (
+    BadRequest,
+    NextFires,
+    WebState,
+    filters_of,
+    int_param,
+    state_of,
+    text_param,
+    wants_json,
+)
 from crawler.web.security import UI_HEADERS, SecurityMiddleware
+from crawler.web.streams import export, raw_capture, warc_record
 from storage import browse, query
 from storage.db import Archive
 from storage.errors import NotFound, QueryError, StorageError
-from storage.export import CSV_FIELDS
 from storage.search import SORTS
 from storage.warc import WarcStore
 
@@ -42,31 +48,6 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 PER_PAGE = 20
 MAX_PAGE = 500
-MAX_PARAM = 500
-RAW_CSP = (
-    "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; "
-    "font-src 'none'; media-src 'none'; frame-src 'none'; connect-src 'none'; "
-    "form-action 'none'; base-uri 'none'; navigate-to 'none'"
-)
-NextFires = Callable[[], dict[str, str | None]]
-
-
-class BadRequest(Exception):
-    """A request the UI cannot answer: its one-line message and HTTP status."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-@dataclass
-class WebState:
-    """What the handlers share: the read-only archive, the WARC store, the templates."""
-
-    archive: Archive
-    warc_dir: Path | None
-    templates: jinja2.Environment
-    next_fires: NextFires | None
 
 
 def _env() -> jinja2.Environment:
@@ -80,60 +61,6 @@ def _env() -> jinja2.Environment:
     env.filters.update(snippet=render.snippet, pct=render.pct, when=render.when)
     env.globals["day_chart"] = render.day_chart
     return env
-
-
-# -- request helpers --------------------------------------------------------------------
-
-
-def wants_json(request: Request) -> bool:
-    """JSON for /api/… paths, or when the client asks for it in preference to HTML."""
-    if request.url.path.startswith("/api/") or request.query_params.get("format") == "json":
-        return True
-    accept = request.headers.get("accept", "")
-    return "application/json" in accept and "text/html" not in accept
-
-
-def _int(value: str | None, name: str, *, default: int | None = None, lo: int = 1) -> int:
-    if value is None or value == "":
-        if default is None:
-            raise BadRequest(f"{name} is required")
-        return default
-    if not value.strip().isdigit() or len(value) > 12:
-        raise BadRequest(f"{name} must be a whole number, not {value[:40]!r}")
-    n = int(value)
-    if n < lo:
-        raise BadRequest(f"{name} must be {lo} or more, not {n}")
-    return n
-
-
-def _param(request: Request, name: str) -> str | None:
-    value = request.query_params.get(name)
-    if value is None or not value.strip():
-        return None
-    if len(value) > MAX_PARAM:
-        raise BadRequest(f"{name} is too long ({len(value)} characters; at most {MAX_PARAM})")
-    return value.strip()
-
-
-def _filters(request: Request) -> query.Filters:
-    since, until = _param(request, "since"), _param(request, "until")
-    start = query.parse_when(since) if since else None
-    end = query.parse_when(until, end=True) if until else None
-    if start and end and start >= end:
-        raise BadRequest(f"since {since} is not before until {until}")
-    return query.Filters(
-        site=_param(request, "site"),
-        since=start,
-        until=end,
-        author=_param(request, "author"),
-        language=_param(request, "language"),
-    )
-
-
-def state_of(request: Request) -> WebState:
-    """The app's shared state."""
-    st: WebState = request.app.state.web
-    return st
 
 
 def respond(request: Request, template: str, data: dict[str, Any], status: int = 200) -> Response:
@@ -183,12 +110,12 @@ def _next_fires(st: WebState) -> dict[str, str | None]:
 
 def search_page(request: Request, s: Session) -> dict[str, Any]:
     """Hits with snippets, facets, pagination and export links."""
-    q = _param(request, "q")
-    filters = _filters(request)
+    q = text_param(request, "q")
+    filters = filters_of(request)
     sort = request.query_params.get("sort") or "relevance"
     if sort not in SORTS:
         raise BadRequest(f"sort must be relevance or date, not {sort[:40]!r}")
-    page = _int(request.query_params.get("page"), "page", default=1)
+    page = int_param(request.query_params.get("page"), "page", default=1)
     if page > MAX_PAGE:
         raise BadRequest(f"page must be at most {MAX_PAGE}, not {page}: narrow the search")
     params = {k: v for k, v in request.query_params.items() if k != "page" and v}
@@ -225,7 +152,7 @@ def search_page(request: Request, s: Session) -> dict[str, Any]:
 
 
 def _article_id(request: Request) -> int:
-    return _int(request.path_params["id"], "article id")
+    return int_param(request.path_params["id"], "article id")
 
 
 def article_page(request: Request, s: Session) -> dict[str, Any]:
@@ -239,13 +166,13 @@ def article_page(request: Request, s: Session) -> dict[str, Any]:
 def diff_page(request: Request, s: Session) -> dict[str, Any]:
     """Word-level diff of two versions, inline and side by side."""
     qp = request.query_params
-    from_n = _int(qp.get("from"), "from", default=0) or None
-    to_n = _int(qp.get("to"), "to", default=0) or None
+    from_n = int_param(qp.get("from"), "from", default=0) or None
+    to_n = int_param(qp.get("to"), "to", default=0) or None
     d = query.diff(s, _article_id(request), from_n, to_n)
     latest = query.get_article(s, d.article_id)["versions"]
     old_body, new_body = render.diff_sides(d.body)
     old_title, new_title = render.diff_sides(d.title)
-    step = {"prev": None, "next": None}
+    step: dict[str, str | None] = {"prev": None, "next": None}
     if d.old.n > 1:
         step["prev"] = f"from={d.old.n - 1}&to={d.old.n}"
     if d.new.n < latest:
@@ -274,7 +201,7 @@ def diff_page(request: Request, s: Session) -> dict[str, Any]:
 
 def capture_page(request: Request, s: Session) -> dict[str, Any]:
     """The capture row, its WARC record's HTTP status and headers, its extractions."""
-    capture_id = _int(request.path_params["id"], "capture id")
+    capture_id = int_param(request.path_params["id"], "capture id")
     data = browse.capture_detail(s, capture_id)
     data["record"], data["record_error"] = None, None
     st = state_of(request)
@@ -302,10 +229,10 @@ def capture_page(request: Request, s: Session) -> dict[str, Any]:
 
 def runs_page(request: Request, s: Session) -> dict[str, Any]:
     """Crawl history, newest first."""
-    page = _int(request.query_params.get("page"), "page", default=1)
+    page = int_param(request.query_params.get("page"), "page", default=1)
     if page > MAX_PAGE:
         raise BadRequest(f"page must be at most {MAX_PAGE}, not {page}")
-    site = _param(request, "site")
+    site = text_param(request, "site")
     total, rows = browse.runs(s, site=site, limit=50, offset=(page - 1) * 50)
     pages = max(1, -(-total // 50))
     if page > pages:
@@ -315,91 +242,7 @@ def runs_page(request: Request, s: Session) -> dict[str, Any]:
 
 def run_page(request: Request, s: Session) -> dict[str, Any]:
     """One crawl run."""
-    return browse.run_detail(s, _int(request.path_params["id"], "run id"))
-
-
-# -- raw captures and streams -----------------------------------------------------------
-
-
-def _store_and_capture(request: Request) -> tuple[WarcStore, Any, Any]:
-    st = state_of(request)
-    capture_id = _int(request.path_params["id"], "capture id")
-    if st.warc_dir is None:
-        raise BadRequest("no WARC directory configured: start serve with a config file", 404)
-    with st.archive.session() as s:
-        capture = browse.get_capture(s, capture_id)
-        payload = browse.payload_capture(s, capture)
-        s.expunge_all()
-    return WarcStore(st.warc_dir), capture, payload
-
-
-def raw_capture(request: Request) -> Response:
-    """The archived page as fetched, sandboxed: no script, nothing loaded from anywhere."""
-    store, capture, holder = _store_and_capture(request)
-    if holder.record_kind == "revisit":
-        raise BadRequest(f"capture {capture.id} is a revisit of a capture not in the archive", 404)
-    rec = store.read(holder.warc_file, holder.warc_offset)
-    ctype = next((v for k, v in rec.headers if k.lower() == "content-type"), None)
-    headers = {
-        "Content-Security-Policy": RAW_CSP,
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
-        "Cross-Origin-Resource-Policy": "same-origin",
-        "Cache-Control": "private, max-age=3600",
-    }
-    return Response(rec.payload, media_type=ctype or "application/octet-stream", headers=headers)
-
-
-def warc_record(request: Request) -> Response:
-    """The capture's WARC record, byte for byte as stored (one gzip member)."""
-    store, capture, _ = _store_and_capture(request)
-    data = store.read_raw(capture.warc_file, capture.warc_offset, capture.warc_length)
-    return Response(
-        data,
-        media_type="application/warc",
-        headers={
-            "Content-Disposition": f'attachment; filename="capture-{capture.id}.warc.gz"',
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
-
-
-def export(request: Request) -> Response:
-    """The search's matches (all of them, not one page) as CSV or JSON Lines, streamed."""
-    fmt = request.query_params.get("format") or "jsonl"
-    if fmt not in ("csv", "jsonl"):
-        raise BadRequest(f"format must be csv or jsonl, not {fmt[:20]!r}")
-    q = _param(request, "q")
-    filters = _filters(request)
-    st = state_of(request)
-    if q is not None:
-        with st.archive.session() as s:
-            browse.facets(s, q, query.Filters())  # validate the query before streaming
-    media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson"
-    return StreamingResponse(
-        _export_rows(st.archive, q, filters, fmt),
-        media_type=media,
-        headers={"Content-Disposition": f'attachment; filename="search.{fmt}"'},
-    )
-
-
-def _export_rows(archive: Archive, q: str | None, filters: query.Filters, fmt: str) -> Iterator[str]:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS, extrasaction="ignore")
-    if fmt == "csv":
-        writer.writeheader()
-    with archive.session() as s:
-        where = [browse.match_clause(s, q)] if q else []
-        for row in query.iter_articles(s, filters, where=where):
-            if fmt == "csv":
-                writer.writerow({k: "; ".join(v) if isinstance(v, list) else v for k, v in row.items()})
-            else:
-                buf.write(json.dumps(row, ensure_ascii=False) + "\n")
-            if buf.tell() > 1 << 16:
-                yield buf.getvalue()
-                buf.seek(0)
-                buf.truncate()
-    yield buf.getvalue()
+    return browse.run_detail(s, int_param(request.path_params["id"], "run id"))
 
 
 # -- errors -----------------------------------------------------------------------------
@@ -409,8 +252,10 @@ def _error(request: Request, status: int, message: str) -> Response:
     message = " ".join(message.split())
     if wants_json(request):
         return JSONResponse({"error": message, "status": status}, status, headers=UI_HEADERS)
-    html = state_of(request).templates.get_template("error.html").render(
-        status=status, message=message, request=request
+    html = (
+        state_of(request)
+        .templates.get_template("error.html")
+        .render(status=status, message=message, request=request)
     )
     return HTMLResponse(html, status, headers=UI_HEADERS)
 
@@ -464,7 +309,9 @@ def routes() -> list[BaseRoute]:
     for path, template, fn in PAGES:
         endpoint = _page(template, fn)
         out.append(Route(path, endpoint, name=fn.__name__))
-        out.append(Route("/api" + path.rstrip("/"), endpoint) if path != "/" else Route("/api/", endpoint))
+        out.append(
+            Route("/api" + path.rstrip("/"), endpoint) if path != "/" else Route("/api/", endpoint)
+        )
     out += [
         Route("/captures/{id}/raw", raw_capture),
         Route("/captures/{id}/warc", warc_record),

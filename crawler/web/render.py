@@ -21,20 +21,25 @@ def snippet(text: str) -> Markup:
     return Markup(_MARK.sub(r"<mark>\1</mark>", str(escape(text))))
 
 
+def _esc(text: str) -> str:
+    # One blank line between paragraphs in the pre-wrapped diff, as in the article text.
+    return str(escape(text)).replace("\n", "\n\n")
+
+
 def _ins(text: str) -> str:
-    return f'<ins><span class="sign" aria-hidden="true">+</span>{escape(text)}</ins>'
+    return f'<ins><span class="sign" aria-hidden="true">+</span>{_esc(text)}</ins>'
 
 
 def _del(text: str) -> str:
-    return f'<del><span class="sign" aria-hidden="true">−</span>{escape(text)}</del>'
+    return f'<del><span class="sign" aria-hidden="true">\u2212</span>{_esc(text)}</del>'
 
 
 def diff_inline(segments: list[Segment]) -> Markup:
-    """Removed and added words in one flow: <del>−old</del><ins>+new</ins>."""
+    """Removed and added words in one flow: <del>-old</del><ins>+new</ins>."""
     out = []
     for s in segments:
         if s.kind == "equal":
-            out.append(str(escape(s.text)))
+            out.append(_esc(s.text))
         elif s.kind == "delete":
             out.append(_del(s.text))
         else:
@@ -47,8 +52,8 @@ def diff_sides(segments: list[Segment]) -> tuple[Markup, Markup]:
     old, new = [], []
     for s in segments:
         if s.kind == "equal":
-            old.append(str(escape(s.text)))
-            new.append(str(escape(s.text)))
+            old.append(_esc(s.text))
+            new.append(_esc(s.text))
         elif s.kind == "delete":
             old.append(_del(s.text))
         else:
@@ -80,12 +85,12 @@ def day_chart(days: list[dict[str, Any]], *, width: int = 600, height: int = 80)
 
 
 def pct(share: float | None) -> str:
-    """0.125 -> '12.5%'; None -> '–'."""
-    return "–" if share is None else f"{share * 100:.0f}%"
+    """0.125 -> '12%'; None -> an en dash."""
+    return "\u2013" if share is None else f"{share * 100:.0f}%"
 
 
 def when(value: str | None) -> str:
     """An ISO 8601 string shortened to 'YYYY-MM-DD HH:MM' for tables."""
     if not value:
-        return "–"
+        return "\u2013"
     return value[:16].replace("T", " ")

@@ -77,14 +77,22 @@ def facets(session: Session, query: str, filters: Filters) -> dict[str, Any]:
 
 
 def articles_per_day(session: Session, days: int = 30) -> list[dict[str, Any]]:
-    """Articles first archived per day over the last `days` days that have any (oldest first)."""
-    newest = session.scalar(select(func.max(Article.first_seen_at)))
+    """Articles published per day over the `days` days up to the newest publication date.
+
+    Dates more than a day in the future (a site's bad metadata) are left out.
+    """
+    cap = datetime.now(UTC) + timedelta(days=1)
+    newest = session.scalar(
+        select(func.max(Article.published_at)).where(Article.published_at < cap)
+    )
     if newest is None:
         return []
     start = (newest - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    day = _day(session, Article.first_seen_at)
+    day = _day(session, Article.published_at)
     rows = session.execute(
-        select(day, func.count()).where(Article.first_seen_at >= start).group_by(day).order_by(day)
+        select(day, func.count())
+        .where(Article.published_at >= start, Article.published_at < cap)
+        .group_by(day)
     ).all()
     counts = {d: n for d, n in rows}
     first = start.date()

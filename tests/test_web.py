@@ -10,6 +10,7 @@ import csv
 import gzip
 import html as htmllib
 import json
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -86,7 +87,11 @@ def test_home_lists_sites_with_counts_last_run_and_a_chart(client: TestClient) -
     assert by_site["courier"]["articles"] == 25 and by_site["ledger"]["articles"] == 2
     assert by_site["ledger"]["versions"] == 3
     assert by_site["ledger"]["last_run"]["status"] == "ok"
-    assert sum(d["count"] for d in data["per_day"]) == 27
+    published = [T0, T0] + [later(48 * (i + 1)) for i in range(25)]
+    by_day = Counter(p.date().isoformat() for p in published)
+    chart = data["per_day"]
+    assert len(chart) == 30 and chart[-1]["count"] > 0
+    assert all(d["count"] == by_day.get(d["day"], 0) for d in chart)
 
 
 def test_search_highlights_facets_and_pages(client: TestClient) -> None:

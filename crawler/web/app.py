@@ -26,6 +26,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from crawler.web import render
+from crawler.web.facets import FacetCache
 from crawler.web.params import (
     BadRequest,
     NextFires,
@@ -122,12 +123,13 @@ def search_page(request: Request, s: Session) -> dict[str, Any]:
     data: dict[str, Any] = {"q": q, "params": params, "page": page, "sort": sort}
     if q is None:
         return {**data, "hits": [], "total": 0, "pages": 0, "facets": None}
-    facets = browse.facets(s, q, filters)
+    counting = state_of(request).facets.start(q, filters)
+    hits = query.search(s, q, filters, sort=sort, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)  # type: ignore[arg-type]
+    facets = counting()
     total = facets["total"]
     pages = max(1, -(-total // PER_PAGE))
     if page > pages:
         raise BadRequest(f"page {page} does not exist: this search has {pages} page(s)", 404)
-    hits = query.search(s, q, filters, sort=sort, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)  # type: ignore[arg-type]
     return {
         **data,
         "total": total,
@@ -192,7 +194,7 @@ def diff_page(request: Request, s: Session) -> dict[str, Any]:
             "title": render.diff_inline(d.title),
             "title_old": old_title,
             "title_new": new_title,
-            "inline": render.diff_inline(d.body),
+            "inline": render.diff_inline(d.body, context=1),
             "old": old_body,
             "new": new_body,
         },
@@ -335,6 +337,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> Any:
         yield
+        state.facets.close()
         archive.close()
 
     app = Starlette(
@@ -349,5 +352,8 @@ def create_app(
         },
         lifespan=lifespan,
     )
-    app.state.web = WebState(archive, Path(warc_dir) if warc_dir else None, _env(), next_fires)
+    state = WebState(
+        archive, Path(warc_dir) if warc_dir else None, _env(), next_fires, FacetCache(archive)
+    )
+    app.state.web = state
     return app

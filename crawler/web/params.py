@@ -9,6 +9,7 @@ from pathlib import Path
 import jinja2
 from starlette.requests import Request
 
+from crawler.web.facets import FacetCache
 from storage import query
 from storage.db import Archive
 
@@ -32,6 +33,7 @@ class WebState:
     warc_dir: Path | None
     templates: jinja2.Environment
     next_fires: NextFires | None
+    facets: FacetCache
 
 
 # -- request helpers --------------------------------------------------------------------

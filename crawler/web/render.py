@@ -34,17 +34,43 @@ def _del(text: str) -> str:
     return f'<del><span class="sign" aria-hidden="true">\u2212</span>{_esc(text)}</del>'
 
 
-def diff_inline(segments: list[Segment]) -> Markup:
-    """Removed and added words in one flow: <del>-old</del><ins>+new</ins>."""
-    out = []
+def diff_inline(segments: list[Segment], *, context: int | None = None) -> Markup:
+    """Removed and added words in one flow: <del>-old</del><ins>+new</ins>.
+
+    With `context`, only changed paragraphs and that many around each are shown; each run
+    of unchanged paragraphs in between becomes one "… N unchanged paragraphs" line.
+    """
+    paragraphs: list[list[tuple[str, str]]] = [[]]
     for s in segments:
-        if s.kind == "equal":
-            out.append(_esc(s.text))
-        elif s.kind == "delete":
-            out.append(_del(s.text))
-        else:
-            out.append(_ins(s.text))
+        for i, part in enumerate(re.split(r"\n+", s.text)):
+            if i:
+                paragraphs.append([])
+            if part:
+                paragraphs[-1].append((s.kind, part))
+    hot = [i for i, p in enumerate(paragraphs) if any(kind != "equal" for kind, _ in p)]
+    keep = set(range(len(paragraphs)))
+    if context is not None:
+        keep = {j for i in hot for j in range(i - context, i + context + 1)}
+    out, skipped = [], 0
+    for i, para in enumerate(paragraphs):
+        if i not in keep:
+            skipped += 1
+            continue
+        if skipped:
+            out.append(_skipped(skipped))
+            skipped = 0
+        pieces = (
+            str(escape(t)) if k == "equal" else _del(t) if k == "delete" else _ins(t)
+            for k, t in para
+        )
+        out.append(f"<p>{''.join(pieces)}</p>")
+    if skipped:
+        out.append(_skipped(skipped))
     return Markup("".join(out))
+
+
+def _skipped(n: int) -> str:
+    return f'<p class="skipped">… {n} unchanged paragraph{"" if n == 1 else "s"}</p>'
 
 
 def diff_sides(segments: list[Segment]) -> tuple[Markup, Markup]:
@@ -79,7 +105,7 @@ def day_chart(days: list[dict[str, Any]], *, width: int = 600, height: int = 80)
     caption = f"{escape(days[0]['day'])} to {escape(days[-1]['day'])}, most {top} per day"
     return Markup(
         f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="Articles archived per day, {caption}" preserveAspectRatio="none">'
+        f'aria-label="Articles published per day, {caption}" preserveAspectRatio="none">'
         f"{''.join(bars)}</svg>"
     )
 

@@ -15,6 +15,7 @@ from crawler.web.params import BadRequest, filters_of, int_param, state_of, text
 from storage import browse, query
 from storage.db import Archive
 from storage.export import CSV_FIELDS
+from storage.search import parse_query
 from storage.warc import WarcStore
 
 RAW_CSP = (
@@ -76,8 +77,7 @@ def export(request: Request) -> Response:
     filters = filters_of(request)
     st = state_of(request)
     if q is not None:
-        with st.archive.session() as s:
-            browse.facets(s, q, query.Filters())  # validate the query before streaming
+        parse_query(q)  # a malformed query is a 400 here, not a broken stream
     media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson"
     return StreamingResponse(
         _export_rows(st.archive, q, filters, fmt),

@@ -11,7 +11,7 @@ import click
 from crawler.cli import AppContext, pass_app
 
 
-def _next_fires(app: AppContext) -> Any:
+def next_fires_from_config(app: AppContext) -> Any:
     """Per site, the next scheduled crawl (from the job store, else the config); cached 30s."""
     from crawler.cli_schedule import job_specs
     from schedules.scheduler import list_schedule
@@ -80,7 +80,7 @@ def serve(app: AppContext, host: str, port: int, token: str | None) -> None:
         config.archive.database_url,
         warc_dir=config.archive.warc_dir,
         token=token,
-        next_fires=_next_fires(app),
+        next_fires=next_fires_from_config(app),
     )
     shown = f"[{host}]" if ":" in host else host
     click.echo(

@@ -12,6 +12,7 @@ import html as htmllib
 import json
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -243,3 +244,22 @@ def test_serve_refuses_a_public_bind_without_token(tmp_path: Path) -> None:
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     assert "set --token (or NEWSARCHIVE_TOKEN)" in proc.stderr
     assert is_loopback("127.0.0.1") and is_loopback("::1") and not is_loopback("0.0.0.0")
+
+
+def test_home_shows_the_next_scheduled_crawl(archive: Built, tmp_path: Path) -> None:
+    from crawler.cli import AppContext
+    from crawler.cli_serve import next_fires_from_config
+
+    config = tmp_path / "newsarchive.toml"
+    config.write_text(
+        f'[archive]\ndatabase_url = "{archive.url}"\n\n[[sites]]\nkey = "ledger"\n'
+        'start_urls = ["https://ledger.example/"]\nschedule = "every 30 minutes"\n',
+        encoding="utf-8",
+    )
+    fires = next_fires_from_config(AppContext(str(config), None))
+    app = create_app(archive.url, warc_dir=archive.warc.directory, next_fires=fires)
+    with TestClient(app) as c:
+        sites = {s["site"]: s for s in c.get("/api/").json()["sites"]}
+    when = datetime.fromisoformat(sites["ledger"]["next_fire"])
+    assert timedelta(0) < when - datetime.now(UTC) <= timedelta(minutes=30)
+    assert sites["courier"]["next_fire"] is None  # crawled by hand only

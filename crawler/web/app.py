@@ -41,7 +41,7 @@ from crawler.web.security import UI_HEADERS, SecurityMiddleware
 from crawler.web.streams import export, raw_capture, warc_record
 from storage import browse, query
 from storage.db import Archive
-from storage.errors import NotFound, QueryError, StorageError
+from storage.errors import NotFound, QueryError, StorageError, WarcError
 from storage.search import SORTS
 from storage.warc import WarcStore
 
@@ -268,7 +268,14 @@ async def _on_bad_request(request: Request, exc: Exception) -> Response:
 
 
 async def _on_storage_error(request: Request, exc: Exception) -> Response:
-    status = 404 if isinstance(exc, NotFound) else 400 if isinstance(exc, QueryError) else 503
+    # A WARC record that cannot be read is missing data, like an unknown id: 404.
+    status = (
+        400
+        if isinstance(exc, QueryError)
+        else 404
+        if isinstance(exc, NotFound | WarcError)
+        else 503
+    )
     return _error(request, status, str(exc))
 
 

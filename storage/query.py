@@ -22,12 +22,12 @@ Example::
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.orm import Session
 
 from storage import textdiff
@@ -194,14 +194,17 @@ def iter_articles(
     *,
     all_versions: bool = False,
     batch_size: int = 500,
+    where: Sequence[ColumnElement[bool]] = (),
 ) -> Iterator[dict[str, Any]]:
     """Stream articles (or every version of each) as dicts, in id order, without loading all.
 
     Uses ``yield_per``: a server-side cursor on PostgreSQL, incremental fetching on SQLite.
+    `where` adds clauses on `articles` (e.g. a full-text match, see storage.browse).
     """
     from storage.search import filter_clauses
 
-    stmt = _article_select(all_versions).where(*filter_clauses(session, filters or Filters()))
+    clauses = [*filter_clauses(session, filters or Filters()), *where]
+    stmt = _article_select(all_versions).where(*clauses)
     stmt = stmt.order_by(Article.id, Version.n).execution_options(yield_per=batch_size)
     for row in session.execute(stmt):
         yield _article_dict(*row, from_version=all_versions)

@@ -97,7 +97,12 @@ def _register_commands() -> None:
     """Attach the commands that live in their own modules (keeps this file small)."""
     import importlib
 
-    for module in ("crawler.cli.crawl", "crawler.cli.query", "crawler.cli.schedule"):
+    for module in (
+        "crawler.cli.crawl",
+        "crawler.cli.query",
+        "crawler.cli.schedule",
+        "crawler.cli.serve",
+    ):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:

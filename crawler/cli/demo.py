@@ -105,6 +105,7 @@ def run_demo(directory: Path, rounds: int) -> None:
         f"\nnext: newsarchive --config {cfg} search 'bridge'  |  stats  |  show ID  |  "
         f"export --format jsonl -o -"
     )
+    click.echo(f"browse it: newsarchive --config {cfg} serve   (then open http://127.0.0.1:8080/)")
 
 
 def print_archive_summary(db_url: str) -> None:

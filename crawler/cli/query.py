@@ -273,7 +273,7 @@ def export(
         newsarchive export --format jsonl --site ledger -o ledger.jsonl
         newsarchive export --format warc --since 2024-05-01 -o may.warc.gz
     """
-    from crawler.export_target import check_output
+    from crawler.cli.export_target import check_output
     from storage import export as ex
     from storage.query import Filters
 

@@ -165,7 +165,13 @@ def _footer(site: DemoSite) -> str:
         f'<li><a href="{b}/feed/">RSS</a></li></ul></nav>'
         f'<div class="site-info">&copy; {site.now().year} {esc(site.name)}. '
         'Proudly powered by <a href="https://wordpress.example/">WordPress</a>.</div>'
-        "</footer></div></body></html>\n"
+        "</footer></div>"
+        # Like every news site, an analytics script: the archive keeps it, and its web UI
+        # must never run it (tests/test_web_browser.py checks that the beacon never leaves).
+        '<script id="stats">document.documentElement.dataset.analytics="ran";'
+        'document.title="[tracked] "+document.title;'
+        'fetch("https://stats.wordpress.example/hit?p="+encodeURIComponent(location.pathname));'
+        "</script></body></html>\n"
     )
 
 

@@ -87,6 +87,9 @@ class Extracted:
     state: PageState = PageState.ARTICLE
     title: str | None = None
     text: str | None = None
+    # The metadata title (og:title, JSON-LD headline or <title>, without the site name) when
+    # it differs from the on-page headline kept in `title`.
+    seo_title: str | None = None
     authors: tuple[str, ...] = ()
     published: DatedValue | None = None
     modified: DatedValue | None = None

@@ -8,7 +8,6 @@ from typing import Any
 
 from lxml.etree import XPath
 from lxml.html import HtmlElement
-
 from trafilatura.metadata import Document, examine_meta, extract_author, extract_meta_json
 
 from crawler.extraction.structured import PageData, ld_texts, type_names

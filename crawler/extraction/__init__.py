@@ -29,7 +29,7 @@ from crawler.extraction.fields import (
 )
 from crawler.extraction.states import classify
 from crawler.extraction.structured import read_page_data
-from crawler.extraction.titles import clean, host_key, pick_title, site_names
+from crawler.extraction.titles import clean, host_key, pick_titles, site_names
 from storage.records import DatedValue, Extracted, PageState
 
 # Bump the "na-N" part whenever a rule change can change any output.
@@ -69,7 +69,8 @@ def _failed(state: PageState, error: str, encoding: str | None = None) -> Extrac
 
 def _not_html(text: str, content_type: str | None) -> str | None:
     mime = (content_type or "").split(";")[0].strip().lower()
-    head = text[:2048].lower()
+    # Some pages open with kilobytes of whitespace or comments before the first tag.
+    head = text.lstrip()[:8192].lower()
     looks_html = any(sign in head for sign in _HTML_SIGNS)
     if mime.startswith(_NOT_HTML_TYPES) and not looks_html:
         return f"content type {mime} is not HTML"
@@ -170,10 +171,12 @@ def _assemble(
     )
     if rejected:
         extra["rejected_dates"] = " ".join(rejected)
+    title, seo_title = pick_titles(tree, data, url, sites)
     return Extracted(
         extractor_id=EXTRACTOR_ID,
         state=state,
-        title=pick_title(tree, data, url, sites),
+        title=title,
+        seo_title=seo_title,
         text=text,
         authors=tuple(pick_authors(tree, data, sites, host_key(url))),
         published=published,

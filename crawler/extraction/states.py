@@ -55,8 +55,7 @@ _SHORT_NON_ARTICLE_WORDS = 250  # og:type/JSON-LD say "not an article" and the t
 _LISTING_MAX_WORDS = 600
 _LISTING_LINK_SHARE = 0.45
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_BODY_TEXT = XPath("//body//text()[not(ancestor::script) and not(ancestor::style)]")
-_LINK_TEXT = XPath("//body//a//text()[not(ancestor::script) and not(ancestor::style)]")
+_LINKS = XPath("//body//a")
 
 
 def words(text: str | None) -> int:
@@ -140,13 +139,23 @@ def paywall_reason(
     return None
 
 
-def _link_share(tree: HtmlElement) -> float:
-    total = sum(len(t.split()) for t in _BODY_TEXT(tree))
-    linked = sum(len(t.split()) for t in _LINK_TEXT(tree))
+def _link_share(tree: HtmlElement, text: str | None) -> float:
+    """Share of the extracted text's words that are link texts (teasers on a listing).
+
+    Measured on the extracted text, not the whole page: an article's navigation and
+    related-story links are many, but they are not what the extractor kept.
+    """
+    links = {" ".join(" ".join(a.itertext()).split()) for a in _LINKS(tree)}
+    links.discard("")
+    lines = [" ".join(line.split()) for line in (text or "").splitlines()]
+    total = sum(words(line) for line in lines)
+    linked = sum(words(line) for line in lines if line in links)
     return linked / total if total else 1.0
 
 
-def not_article_reason(tree: HtmlElement, data: PageData, n: int) -> str | None:
+def not_article_reason(
+    tree: HtmlElement, data: PageData, n: int, text: str | None = None
+) -> str | None:
     """Why the page is a listing, tag, video or gallery page rather than an article, or None."""
     if n < _MIN_ARTICLE_WORDS:
         return f"only {n} words of text"
@@ -161,8 +170,8 @@ def not_article_reason(tree: HtmlElement, data: PageData, n: int) -> str | None:
     # Article pages drown in navigation too: link share only counts without article signals.
     if og_type in _ARTICLE_OG_TYPES or data.first(*_ARTICLE_META):
         return None
-    if (share := _link_share(tree)) > _LISTING_LINK_SHARE:
-        return f"{share:.0%} of the page's words are links"
+    if (share := _link_share(tree, text)) > _LISTING_LINK_SHARE:
+        return f"{share:.0%} of the extracted words are link texts"
     return None
 
 
@@ -182,6 +191,6 @@ def classify(
         return PageState.PAYWALLED, reason
     if reason := captcha_reason(data, page_html, n):
         return PageState.BLOCKED, reason
-    if reason := not_article_reason(tree, data, n):
+    if reason := not_article_reason(tree, data, n, text):
         return PageState.NOT_ARTICLE, reason
     return PageState.ARTICLE, None

@@ -53,7 +53,8 @@ _SERVED_PART_WORDS = 150  # gated part present in the HTML: the full text was se
 _MIN_ARTICLE_WORDS = 50
 _SHORT_NON_ARTICLE_WORDS = 250  # og:type/JSON-LD say "not an article" and the text agrees
 _LISTING_MAX_WORDS = 600
-_LISTING_LINK_SHARE = 0.45
+_LISTING_LINK_SHARE = 0.4
+_LISTING_MIN_TEASERS = 3
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LINKS = XPath("//body//a")
 
@@ -140,24 +141,32 @@ def paywall_reason(
 
 
 def _link_share(tree: HtmlElement, text: str | None) -> float:
-    """Share of the extracted text's words that are link texts (teasers on a listing).
+    """How much of the extracted text is link texts: teaser headlines on a listing.
 
     Measured on the extracted text, not the whole page: an article's navigation and
-    related-story links are many, but they are not what the extractor kept.
+    related-story links are many, but they are not what the extractor kept. A listing
+    alternates linked headlines with their standfirsts, so the share of lines that are
+    links counts as much as the share of words.
     """
     links = {" ".join(" ".join(a.itertext()).split()) for a in _LINKS(tree)}
     links.discard("")
-    lines = [" ".join(line.split()) for line in (text or "").splitlines()]
+    lines = [joined for line in (text or "").splitlines() if (joined := " ".join(line.split()))]
+    linked = [line for line in lines if line in links]
     total = sum(words(line) for line in lines)
-    linked = sum(words(line) for line in lines if line in links)
-    return linked / total if total else 1.0
+    if not total:
+        return 1.0
+    word_share = sum(words(line) for line in linked) / total
+    line_share = len(linked) / len(lines) if len(linked) >= _LISTING_MIN_TEASERS else 0.0
+    return max(word_share, line_share)
 
 
 def not_article_reason(
     tree: HtmlElement, data: PageData, n: int, text: str | None = None
 ) -> str | None:
     """Why the page is a listing, tag, video or gallery page rather than an article, or None."""
-    if n < _MIN_ARTICLE_WORDS:
+    declared = bool(data.article) or (data.first("og:type") or "").lower() in _ARTICLE_OG_TYPES
+    if n < _MIN_ARTICLE_WORDS and not (declared and n):
+        # A short item the page itself declares an article (a brief, a notice) is one.
         return f"only {n} words of text"
     if n >= _LISTING_MAX_WORDS or data.article:
         return None
@@ -171,7 +180,7 @@ def not_article_reason(
     if og_type in _ARTICLE_OG_TYPES or data.first(*_ARTICLE_META):
         return None
     if (share := _link_share(tree, text)) > _LISTING_LINK_SHARE:
-        return f"{share:.0%} of the extracted words are link texts"
+        return f"{share:.0%} of the extracted text is link texts"
     return None
 
 

@@ -71,6 +71,7 @@ class Found:
     day: str | None  # yyyy-mm-dd in the page's time zone when known
     instant: datetime | None  # the UTC instant, when the extractor gave a time
     language: str | None
+    offset: int | None = None  # the page's UTC offset in minutes, when it gave one
     seo_title: str | None = None
     state: str = "article"
     extra: dict[str, str] = field(default_factory=dict)
@@ -104,13 +105,20 @@ def authors_ok(found: Found, label: dict[str, Any]) -> bool:
 
 
 def date_ok(found: Found, label: dict[str, Any]) -> bool:
-    """Same publication day: in the label's own offset when it has a time, else the page's."""
+    """Same publication day in the page's time zone.
+
+    A label with a time and zone (postlight normalises to UTC) is an instant: compared as
+    an instant when the extractor knows the page's offset, else its local day must be the
+    label's day in some time zone (UTC-12 to UTC+14), as the page's zone is unknown.
+    """
     raw = label["published"]
-    if len(raw) > 10 and found.instant is not None:
-        when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        if when.tzinfo is not None:
-            return found.instant.astimezone(when.tzinfo).date() == when.date()
-    return found.day == raw[:10]
+    when = datetime.fromisoformat(raw.replace("Z", "+00:00")) if len(raw) > 10 else None
+    if when is None or when.tzinfo is None:
+        return found.day == raw[:10]
+    if found.instant is not None and found.offset is not None:
+        return found.instant.astimezone(when.tzinfo).date() == when.date()
+    days = {(when + timedelta(hours=h)).date().isoformat() for h in range(-12, 15)}
+    return found.day in days
 
 
 def language_ok(found: Found, label: dict[str, Any]) -> bool:
@@ -144,6 +152,7 @@ def ours(html: bytes, url: str) -> Found:
         authors=list(result.authors),
         day=day,
         instant=instant,
+        offset=result.published.tz_offset_minutes if result.published else None,
         language=result.language,
         state=str(result.state),
         extra=dict(result.extra),

@@ -179,8 +179,9 @@ def _assemble(
         return Extracted(extractor_id=EXTRACTOR_ID, state=state, extra=extra)
     sites = site_names(data, url)
     published: DatedValue | None
+    page_language = language(tree, data)
     published, modified, rejected = pick_dates(
-        tree, data, url, fetched_at, hints.published, hints.modified
+        tree, data, url, fetched_at, hints.published, hints.modified, language=page_language
     )
     if rejected:
         extra["rejected_dates"] = " ".join(rejected)
@@ -194,7 +195,7 @@ def _assemble(
         authors=tuple(pick_authors(tree, data, sites, host_key(url))),
         published=published,
         modified=modified,
-        language=language(tree, data),
+        language=page_language,
         categories=categories(tree, data),
         tags=tags(data),
         description=description(data),

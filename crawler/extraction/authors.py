@@ -42,6 +42,9 @@ _ROLE_WORDS = {
     "july", "august", "september", "october", "november", "december", "at", "in", "for", "to",
     "of", "and", "chefredakteur", "chefredakteurin", "redakteur", "redakteurin", "autorin",
     "alle", "artikel", "beiträge", "mehr", "view", "profile", "bio", "more", "stories", "posts",
+    "interview", "experte", "expertin", "admin", "administrator", "lesedauer", "stand", "jan",
+    "feb", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "no", "none",
+    "unknown", "anonymous",
 }  # fmt: skip
 _PARTICLES = {
     "de", "da", "di", "del", "della", "van", "von", "der", "den", "du", "la", "le", "bin",
@@ -78,6 +81,8 @@ def _strip_roles(name: str) -> str:
     words = name.split()
     while len(words) > 2 and _is_role(words[-1]):
         words.pop()
+    while len(words) > 2 and _is_role(words[0]):  # "Interview Julia Lauter"
+        words.pop(0)
     for i, word in enumerate(words):
         if i >= 2 and word.lower() in {"for", "at", "is", "was"}:
             words = words[:i]
@@ -234,7 +239,12 @@ def lead_in_names(tree: HtmlElement) -> list[str]:
     return []
 
 
-def trafilatura_authors(tree: HtmlElement) -> list[str]:
+def _fuller(names: list[str], found: list[str]) -> bool:
+    """True when `names` credits everyone in `found` and more (a byline of several)."""
+    return len(names) > len(found) and set(map(key, found)) <= set(map(key, names))
+
+
+def trafilatura_authors(tree: HtmlElement, min_words: int = 2) -> list[str]:
     """trafilatura's own author finder (meta, JSON-LD, byline XPaths), split into credits."""
     try:
         found = examine_meta(tree).author
@@ -243,7 +253,7 @@ def trafilatura_authors(tree: HtmlElement) -> list[str]:
         found = found or extract_meta_json(tree, Document()).author or extract_author(tree)
     except Exception:  # trafilatura's metadata code has failed on odd markup; authors are optional
         return []
-    return [n for part in (found or "").split(";") for n in person_names(part)]
+    return [n for part in (found or "").split(";") for n in person_names(part, min_words)]
 
 
 def pick_authors(tree: HtmlElement, data: PageData, sites: list[str], host: str) -> list[str]:
@@ -256,18 +266,26 @@ def pick_authors(tree: HtmlElement, data: PageData, sites: list[str], host: str)
     """
     outlets = {key(s) for s in sites} | {host}
     persons, orgs = _ld_authors(data)
-    found = _dedupe(persons, outlets)
-    if not found:
-        for meta_key in _META_KEYS:
-            found = _dedupe((n for v in data.all(meta_key) for n in person_names(v)), outlets)
-            if found:
-                break
+    meta: list[str] = []
+    for meta_key in _META_KEYS:
+        meta = [n for value in data.all(meta_key) for n in person_names(value)]
+        if meta:
+            break
+    # JSON-LD and meta tags each may carry only some of the authors: together, in order.
+    found = _dedupe([*persons, *meta], outlets)
     byline = _dedupe(byline_names(tree), outlets)
-    if not found or (len(byline) > len(found) and set(map(key, found)) <= set(map(key, byline))):
+    if not found or _fuller(byline, found):
         found = byline
+    lead_in = _dedupe(lead_in_names(tree), outlets)
+    if found and _fuller(lead_in, found):
+        found = lead_in
     if not found:
         found = _dedupe(trafilatura_authors(tree), outlets)
     if not found:
-        found = _dedupe(lead_in_names(tree), outlets)
-    # The outlet credited as author is still a useful credit when nobody else is named.
-    return found or _dedupe(orgs, set())
+        found = lead_in
+    if found:
+        return found
+    # Nobody but the outlet credited (a JSON-LD Organization, "Par Attac France"), or a
+    # one-word byline (a first name, a handle): still what the page credits.
+    loose = [n for v in data.all(*_META_KEYS) for n in person_names(v, min_words=1)]
+    return _dedupe(orgs, set()) or _dedupe([*loose, *trafilatura_authors(tree, 1)], set())

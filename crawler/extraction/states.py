@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
 
 from lxml.cssselect import CSSSelector
@@ -55,6 +56,7 @@ _SHORT_NON_ARTICLE_WORDS = 250  # og:type/JSON-LD say "not an article" and the t
 _LISTING_MAX_WORDS = 600
 _LISTING_LINK_SHARE = 0.4
 _LISTING_MIN_TEASERS = 3
+_READ_MORE_WORDS = 4
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LINKS = XPath("//body//a")
 
@@ -140,6 +142,10 @@ def paywall_reason(
     return None
 
 
+def _short_links(links: set[str]) -> list[str]:
+    return [link for link in links if len(link.split()) <= _READ_MORE_WORDS]
+
+
 def _link_share(tree: HtmlElement, text: str | None) -> float:
     """How much of the extracted text is link texts: teaser headlines on a listing.
 
@@ -152,6 +158,16 @@ def _link_share(tree: HtmlElement, text: str | None) -> float:
     links.discard("")
     lines = [joined for line in (text or "").splitlines() if (joined := " ".join(line.split()))]
     linked = [line for line in lines if line in links]
+    # Excerpts that each end in the same short link ("… Continue reading") are teasers too.
+    endings = Counter(
+        link for line in lines for link in _short_links(links) if line.endswith(" " + link)
+    )
+    teasers = [
+        line
+        for line in lines
+        if line not in links and any(line.endswith(" " + e) for e, n in endings.items() if n >= 3)
+    ]
+    linked += teasers
     total = sum(words(line) for line in lines)
     if not total:
         return 1.0

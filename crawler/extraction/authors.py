@@ -288,4 +288,4 @@ def pick_authors(tree: HtmlElement, data: PageData, sites: list[str], host: str)
     # Nobody but the outlet credited (a JSON-LD Organization, "Par Attac France"), or a
     # one-word byline (a first name, a handle): still what the page credits.
     loose = [n for v in data.all(*_META_KEYS) for n in person_names(v, min_words=1)]
-    return _dedupe(orgs, set()) or _dedupe([*loose, *trafilatura_authors(tree, 1)], set())
+    return _dedupe(orgs, set()) or _dedupe([*loose, *trafilatura_authors(tree)], set())

@@ -53,6 +53,7 @@ class Built:
         published: datetime | None = T0,
         language: str = "en",
         html_text: str | None = None,
+        seo_title: str | None = None,
     ) -> int:
         """Write the page to WARC, record capture + extraction; return the article id.
 
@@ -83,6 +84,7 @@ class Built:
         extracted = Extracted(
             extractor_id="test/1",
             title=title,
+            seo_title=seo_title,
             text=text,
             authors=authors,
             published=DatedValue(published, "json-ld") if published else None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
@@ -242,6 +242,53 @@ def _htmldate(tree: HtmlElement, url: str) -> str | None:
         return None
 
 
+_SAME_INSTANT = timedelta(minutes=1)
+
+
+def _local_offset(
+    found: DatedValue, tree: HtmlElement, data: PageData, order: DayOrder
+) -> DatedValue:
+    """`found` with the page's own UTC offset when another of its dates gives the same
+    instant with one: JSON-LD often says "Z" where the meta tag or <time> says "+02:00"."""
+    raws = [
+        *ld_texts(data.article.get("datePublished")),
+        *data.all(*_META_PUBLISHED),
+        *_xpath_values(tree, _HTML_PUBLISHED),
+    ]
+    for raw in raws:
+        parsed = parse_date(raw, order)
+        if parsed and parsed[1] and abs(parsed[0] - found.value) <= _SAME_INSTANT:
+            return DatedValue(found.value, found.source, parsed[1])
+    return found
+
+
+_MAX_WEST, _MAX_EAST = 12 * 60, 14 * 60  # UTC-12 .. UTC+14
+
+
+def _shown_day(found: DatedValue, shown: str | None) -> DatedValue:
+    """`found` (a time in UTC, the page's zone unknown) placed in the zone of the day the
+    page shows, when that day is the UTC day's neighbour and some zone explains it.
+
+    "2022-05-04T00:44Z" on a page that reads "3 May 2022" was written west of UTC; the
+    offset kept is the smallest whole-hour one that gives the shown day.
+    """
+    if not shown or found.source not in ("json-ld", "meta", "html"):
+        return found
+    try:
+        day = date.fromisoformat(shown)
+    except ValueError:
+        return found
+    utc = found.value.astimezone(UTC)
+    minutes = utc.hour * 60 + utc.minute
+    if day == utc.date() - timedelta(days=1) and minutes < _MAX_WEST:
+        offset = -(minutes // 60 + 1) * 60
+    elif day == utc.date() + timedelta(days=1) and 24 * 60 - minutes <= _MAX_EAST:
+        offset = -(-(24 * 60 - minutes) // 60) * 60
+    else:
+        return found
+    return DatedValue(found.value, found.source, offset)
+
+
 def pick_dates(
     tree: HtmlElement,
     data: PageData,
@@ -263,6 +310,10 @@ def pick_dates(
     published = picker.first(
         _published_candidates(tree, data, url, feed_published, text_fallback, order)
     )
+    if published is not None and not published.tz_offset_minutes:
+        published = _local_offset(published, tree, data, order)
+    if published is not None and not published.tz_offset_minutes and text_fallback:
+        published = _shown_day(published, order.check_iso(_htmldate(tree, url)))
     modified_candidates: list[tuple[str | None, str]] = [
         *((raw, "json-ld") for raw in ld_texts(data.article.get("dateModified"))),
         *((raw, "meta") for raw in data.all(*_META_MODIFIED)),

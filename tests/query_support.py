@@ -54,13 +54,15 @@ class Built:
         language: str = "en",
         html_text: str | None = None,
         seo_title: str | None = None,
+        page_html: bytes | None = None,
     ) -> int:
         """Write the page to WARC, record capture + extraction; return the article id.
 
         The page holds `html_text` when given (what a real extractor would find), while
-        the recorded extraction says `text` (what an older extractor made of it).
+        the recorded extraction says `text` (what an older extractor made of it);
+        `page_html` replaces the whole page.
         """
-        body = page(title, html_text if html_text is not None else text)
+        body = page_html or page(title, html_text if html_text is not None else text)
         written = self.warc.write_exchange(
             url=url,
             request_headers=[("User-Agent", "tests")],

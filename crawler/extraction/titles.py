@@ -146,14 +146,12 @@ def _vote(
     return best
 
 
-_H1 = XPath(
-    "//body//h1[not(ancestor::*[self::nav or self::footer or self::aside"
-    " or contains(@class, 'logo') or contains(@id, 'logo') or contains(@class, 'cookie')])]"
-)
+_H1 = XPath("//body//h1[not(ancestor::*[self::nav or self::footer or self::aside])]")
 _HEADLINE_MARKS = re.compile(r"headline|title|heading|headling", re.IGNORECASE)
 _NOT_HEADLINE = re.compile(
-    r"logo|navskip|aural|sr-only|visually-hidden|screen-reader", re.IGNORECASE
+    r"logo|navskip|aural|sr-only|visually-hidden|screen-reader|cookie|consent", re.IGNORECASE
 )
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([:,.;!?])")
 _WORD = re.compile(r"\w+")
 _MIN_HEADLINE_SCORE = 0.3
 _MIN_OVERLAP = 0.25
@@ -167,7 +165,7 @@ def _h1_text(h1: HtmlElement) -> str:
     line (`<span class="overline">Kicker</span><span>Headline</span>`) is a label over
     the headline, and annotators leave it out.
     """
-    text = clean(" ".join(h1.itertext()))
+    text: str = _SPACE_BEFORE_PUNCT.sub(r"\1", clean(" ".join(h1.itertext())))
     first = h1[0] if len(h1) and not (h1.text or "").strip() else None
     if first is None or not isinstance(first.tag, str) or first.tag in ("br", "abbr", "a"):
         return text
@@ -186,8 +184,10 @@ def _headline_score(h1: HtmlElement, text: str, meta_titles: list[str]) -> float
     words = _tokens(text)
     if not words:
         return 0.0
+    if not meta_titles:
+        return 1.0  # nothing to compare with: the page's h1 is its headline
     overlap = max((len(words & _tokens(t)) / len(words) for t in meta_titles), default=0.0)
-    if meta_titles and overlap < _MIN_OVERLAP:
+    if overlap < _MIN_OVERLAP:
         return 0.0  # a section name or a teaser's h1, not this article's headline
     marks = " ".join(h1.get(a, "") for a in ("class", "id", "itemprop"))
     score = overlap
@@ -223,7 +223,10 @@ def pick_titles(
     ]
     best: tuple[float, str] | None = None
     for h1 in _H1(tree)[:6]:
-        marks = " ".join(h1.get(a, "") for a in ("class", "id"))
+        parent = h1.getparent()
+        marks = " ".join(
+            el.get(a, "") for el in (h1, parent) if el is not None for a in ("class", "id")
+        )
         text = strip_site(_h1_text(h1), sites, host)
         if (
             not text

@@ -205,7 +205,8 @@ def byline_names(tree: HtmlElement) -> list[str]:
 
 _LEAD_IN_TEXT = re.compile(
     r"^\s*(?:(?:written|posted|reported|erstellt|geschrieben|verfasst|text)\s+)?"
-    r"(?:by|von|par|por|door|av)\b\s*:?\s*",
+    r"(?:by|von|par|por|door|av)\b\s*:?\s*"
+    r"|^\s*(?:autor|autorin|author|auteur|autore|verfasser|redakteur|redakteurin)\s*:\s*",
     re.IGNORECASE,
 )
 # What follows the names on a text byline: " on December 13", " - Jan 9", " | 3 min read".

@@ -15,7 +15,8 @@ from tests.query_support import build, filler
 URL = "https://hafenblatt.example/2024/pier/"
 STORY = filler(3, words=200)
 PAGE = f"""<!DOCTYPE html><html lang="de"><head><meta charset="utf-8">
-<title>Nordpier gesperrt nach Sturm | Hafenblatt</title><meta property="og:site_name" content="Hafenblatt">
+<title>Nordpier gesperrt nach Sturm | Hafenblatt</title>
+<meta property="og:site_name" content="Hafenblatt">
 <meta property="og:type" content="article"><meta name="date" content="06/01/2024 10:30">
 </head><body><main><article><h1>Sturm schließt den Nordpier</h1>
 <p class="byline">Von Anna Berg und Jonas Weber</p>

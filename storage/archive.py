@@ -119,6 +119,7 @@ def add_extraction(session: Session, capture_id: int, extracted: Extracted) -> E
         extractor_id=extracted.extractor_id,
         state=extracted.state.value,
         title=extracted.title,
+        seo_title=extracted.seo_title,
         authors=list(extracted.authors),
         published_at=pub.value if pub else None,
         published_source=pub.source if pub else None,
@@ -180,7 +181,8 @@ def record(
 
     - no extraction: the capture is stored; a revisit of a known article moves its
       last_seen_at (payload unchanged means text unchanged);
-    - an extraction without a body (paywalled, blocked, not an article, error): stored
+    - an extraction without a body (blocked, not an article, error, a paywall with no
+      visible lead): stored
       with its state; an existing article's status is updated, no version is made;
     - an article body: new article, new version, or seen-again.
 
@@ -287,12 +289,20 @@ def _version(
             )
         ).one()
     seen_at = capture.fetched_at
+    paywalled = extraction.state == "paywalled"
+    status = "paywalled" if paywalled else "ok"
     if current is not None and current.content_hash == content_hash:
         current.last_seen_at = max(current.last_seen_at, seen_at)
         article.last_seen_at = max(article.last_seen_at, seen_at)
         _mirror_metadata(article, extraction)
-        if article.status != "ok":
-            article.status = "ok"
+        article.status = status
+        return Outcome.UNCHANGED, 0, 0
+    if current is not None and paywalled and _fuller(session, current, extraction):
+        # A metered paywall shows the full text on one fetch and the lead on the next:
+        # the lead never replaces the fuller text, or versions would flip back and forth.
+        current.last_seen_at = max(current.last_seen_at, seen_at)
+        article.last_seen_at = max(article.last_seen_at, seen_at)
+        article.status = status
         return Outcome.UNCHANGED, 0, 0
 
     added = removed = 0
@@ -321,6 +331,7 @@ def _version(
             extraction_id=extraction.id,
             content_hash=content_hash,
             title=extraction.title,
+            seo_title=extraction.seo_title,
             first_seen_at=seen_at,
             last_seen_at=seen_at,
             change_kind=kind,
@@ -331,14 +342,22 @@ def _version(
     article.current_version = n
     article.last_seen_at = max(article.last_seen_at, seen_at)
     article.last_changed_at = seen_at
-    article.status = "ok"
+    article.status = status
     article.title = extraction.title
+    article.seo_title = extraction.seo_title
     article.text = extraction.text
     _mirror_metadata(article, extraction)
     _set_simhash(article, extraction.simhash)
     session.flush()
     _cluster(session, article)
     return (Outcome.NEW if n == 1 else Outcome.CHANGED), added, removed
+
+
+def _fuller(session: Session, current: Version, extraction: Extraction) -> bool:
+    """True when the current version's text is longer than this (paywalled) extraction's."""
+    old = session.get(Extraction, current.extraction_id)
+    old_text = fingerprints.normalize_text((old.text if old else "") or "")
+    return len(old_text) > len(fingerprints.normalize_text(extraction.text or ""))
 
 
 def _mirror_metadata(article: Article, extraction: Extraction) -> None:

@@ -38,6 +38,7 @@ CSV_FIELDS = [
     "url",
     "canonical_url",
     "title",
+    "seo_title",
     "authors",
     "published_at",
     "modified_at",

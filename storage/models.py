@@ -120,6 +120,7 @@ class Extraction(Base):
     extractor_id: Mapped[str] = mapped_column(String(100))
     state: Mapped[str] = mapped_column(String(20), default="article")
     title: Mapped[str | None] = mapped_column(Text)
+    seo_title: Mapped[str | None] = mapped_column(Text)  # og:title/<title>, beside the h1
     authors: Mapped[list[str] | None]
     published_at: Mapped[datetime | None]
     published_source: Mapped[str | None] = mapped_column(String(20))
@@ -169,6 +170,7 @@ class Article(Base):
     cluster_id: Mapped[int | None] = mapped_column(index=True)
     status: Mapped[str] = mapped_column(String(20), default="ok")
     title: Mapped[str | None] = mapped_column(Text)
+    seo_title: Mapped[str | None] = mapped_column(Text)
     text: Mapped[str | None] = mapped_column(Text)
     authors: Mapped[list[str] | None]
     published_at: Mapped[datetime | None]
@@ -208,6 +210,7 @@ class Version(Base):
     extraction_id: Mapped[int] = mapped_column(ForeignKey("extractions.id"), index=True)
     content_hash: Mapped[str] = mapped_column(String(64))
     title: Mapped[str | None] = mapped_column(Text)
+    seo_title: Mapped[str | None] = mapped_column(Text)
     first_seen_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
     change_kind: Mapped[str | None] = mapped_column(String(20))  # title|body|both|metadata

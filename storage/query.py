@@ -160,6 +160,7 @@ def _article_dict(
         "url": final_url or url or a.canonical_url,
         "canonical_url": a.canonical_url,
         "title": src.title,
+        "seo_title": src.seo_title,
         "authors": list(src.authors or []),
         "published_at": iso(src.published_at, pub_tz),
         "modified_at": iso(src.modified_at, mod_tz),

@@ -86,7 +86,11 @@ def rebuild_versions(session: Session, article: Article, extractor_id: str) -> R
 
     def has_body(c: CaptureRow) -> bool:
         e = best.get(c.id)
-        return e is not None and e.state == "article" and bool(e.text and e.text.strip())
+        return (
+            e is not None
+            and e.state in ("article", "paywalled")
+            and bool(e.text and e.text.strip())
+        )
 
     if not any(has_body(c) for c in captures):
         return Rebuilt(article.id, old, old, kept=True)
@@ -96,7 +100,7 @@ def rebuild_versions(session: Session, article: Article, extractor_id: str) -> R
         .execution_options(synchronize_session="fetch")
     )
     article.current_version = 0
-    article.title = article.text = None
+    article.title = article.text = article.seo_title = None
     article.authors = None
     article.published_at = article.modified_at = None
     article.language = None

@@ -87,6 +87,9 @@ class Extracted:
     state: PageState = PageState.ARTICLE
     title: str | None = None
     text: str | None = None
+    # `title` is the on-page headline; `seo_title` the metadata title (og:title, JSON-LD
+    # headline or <title>, without the site name) kept beside it.
+    seo_title: str | None = None
     authors: tuple[str, ...] = ()
     published: DatedValue | None = None
     modified: DatedValue | None = None
@@ -107,5 +110,10 @@ class Extracted:
 
     @property
     def has_body(self) -> bool:
-        """True when the page is an article with text worth versioning."""
-        return self.state == PageState.ARTICLE and bool(self.text and self.text.strip())
+        """True when the page is an article with text worth versioning.
+
+        A paywalled article counts: its visible lead is archived, searchable and versioned.
+        """
+        return self.state in (PageState.ARTICLE, PageState.PAYWALLED) and bool(
+            self.text and self.text.strip()
+        )

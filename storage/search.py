@@ -38,8 +38,9 @@ from storage.models import Article
 Sort = Literal["relevance", "date"]
 SORTS: tuple[Sort, ...] = ("relevance", "date")
 MAX_LIMIT = 10_000
-# Title matches weigh ten times body matches in bm25, like the A/B weights on PostgreSQL.
-_BM25 = "bm25(articles_fts, 10.0, 1.0)"
+# Title matches (headline or SEO title) weigh ten times body matches in bm25, like the A/B
+# weights on PostgreSQL. Columns: title, text, seo_title (migration 0002).
+_BM25 = "bm25(articles_fts, 10.0, 1.0, 10.0)"
 _SNIPPET = "snippet(articles_fts, 1, '[', ']', '…', 16)"
 _TOKEN = re.compile(r'(-?)"([^"]*)"|(\S+)')
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -71,6 +72,7 @@ class Hit:
     version: int
     score: float
     snippet: str
+    seo_title: str | None = None  # the metadata title kept beside the headline
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,7 +216,7 @@ def _sqlite(query: str, sort: Sort) -> Select[Any]:
     score: ColumnElement[float] = (-literal_column(_BM25, Float)).label("score")
     snippet: ColumnElement[str] = literal_column(_SNIPPET).label("snippet")
     return (
-        select(*_columns(), score, snippet)
+        select(*_columns(), score, snippet, Article.seo_title)
         .select_from(Article)
         .join(_FTS, _FTS.c.rowid == Article.id)
         .where(text("articles_fts MATCH :q").bindparams(q=to_fts5(query)))
@@ -245,7 +247,7 @@ def _postgres(
         "StartSel=[, StopSel=], MaxWords=24, MinWords=8, MaxFragments=1",
     ).label("snippet")
     return (
-        select(*_columns(), page.c.score, snippet)
+        select(*_columns(), page.c.score, snippet, Article.seo_title)
         .join(page, page.c.id == Article.id)
         .order_by(*_order(sort, page.c.score))
     )
@@ -263,6 +265,7 @@ def _hit(row: Any) -> Hit:
         version=row[7],
         score=float(f"{float(row[8] or 0.0):.6g}"),
         snippet=" ".join(str(row[9] or "").split()),
+        seo_title=row[10],
     )
 
 

@@ -53,13 +53,16 @@ class Built:
         published: datetime | None = T0,
         language: str = "en",
         html_text: str | None = None,
+        seo_title: str | None = None,
+        page_html: bytes | None = None,
     ) -> int:
         """Write the page to WARC, record capture + extraction; return the article id.
 
         The page holds `html_text` when given (what a real extractor would find), while
-        the recorded extraction says `text` (what an older extractor made of it).
+        the recorded extraction says `text` (what an older extractor made of it);
+        `page_html` replaces the whole page.
         """
-        body = page(title, html_text if html_text is not None else text)
+        body = page_html or page(title, html_text if html_text is not None else text)
         written = self.warc.write_exchange(
             url=url,
             request_headers=[("User-Agent", "tests")],
@@ -83,6 +86,7 @@ class Built:
         extracted = Extracted(
             extractor_id="test/1",
             title=title,
+            seo_title=seo_title,
             text=text,
             authors=authors,
             published=DatedValue(published, "json-ld") if published else None,

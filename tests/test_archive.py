@@ -9,6 +9,7 @@ from storage.db import Archive
 from storage.models import Article, ArticleUrl, Extraction, Version
 from storage.models import Capture as CaptureRow
 from storage.records import Outcome, PageState
+from storage.search import search
 from tests.factories import T0, body, capture, extracted, later
 
 URL = "https://news.example.com/2026/11/01/harbour-bridge-vote/"
@@ -123,7 +124,7 @@ def test_wire_copy_on_another_site_shares_cluster(db_url: str) -> None:
         assert rows[c.article_id].cluster_id is None
 
 
-def test_paywalled_page_never_becomes_a_version(db_url: str) -> None:
+def test_metered_paywall_lead_never_replaces_the_fuller_text(db_url: str) -> None:
     with Archive(db_url) as archive:
         with archive.session() as s:
             record(s, capture(URL), extracted("Bridge vote", body(6)))
@@ -132,12 +133,31 @@ def test_paywalled_page_never_becomes_a_version(db_url: str) -> None:
                 capture(URL, at=later(1)),
                 extracted("Bridge vote", "Subscribe to read.", state=PageState.PAYWALLED),
             )
+            again = record(s, capture(URL, at=later(2)), extracted("Bridge vote", body(6)))
             art = s.scalars(select(Article)).one()
             states = s.scalars(select(Extraction.state).order_by(Extraction.id)).all()
-        assert res.outcome == Outcome.SKIPPED
-        assert art.current_version == 1 and art.status == "paywalled"
-        assert states == ["article", "paywalled"]
+        assert res.outcome == again.outcome == Outcome.UNCHANGED
+        assert art.current_version == 1 and art.status == "ok"
+        assert art.text == body(6)
+        assert states == ["article", "paywalled", "article"]
         assert _count(archive, Version) == 1
+
+
+def test_paywalled_lead_is_archived_searchable_and_versioned(db_url: str) -> None:
+    lead = "The harbour authority approved the bridge vote after a long night."
+    with Archive(db_url) as archive:
+        with archive.session() as s:
+            first = record(
+                s, capture(URL), extracted("Bridge vote", lead, state=PageState.PAYWALLED)
+            )
+            art = s.scalars(select(Article)).one()
+            assert (first.outcome, art.status, art.current_version) == (Outcome.NEW, "paywalled", 1)
+        with archive.session() as s:
+            assert [h.article_id for h in search(s, "harbour authority")] == [art.id]
+            # The full text served later (a metered paywall letting one read through) is fuller.
+            full = record(s, capture(URL, at=later(1)), extracted("Bridge vote", lead + body(6)))
+            assert full.outcome == Outcome.CHANGED and full.version == 2
+            assert s.scalars(select(Article)).one().status == "ok"
 
 
 def test_revisit_capture_moves_only_last_seen(db_url: str) -> None:

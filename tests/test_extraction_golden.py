@@ -93,11 +93,11 @@ def test_feed_date_is_the_fallback_when_the_page_has_none() -> None:
 
 
 @pytest.mark.parametrize("name", ["paywall_jsonld", "paywall_teaser_markers"])
-def test_paywall_teaser_is_paywalled_and_keeps_its_text(name: str) -> None:
+def test_paywall_teaser_is_paywalled_and_archived_on_its_visible_lead(name: str) -> None:
     result = run_case(name)
     assert result.state == PageState.PAYWALLED
     assert result.text and "harbour authority" in result.text
-    assert not result.has_body
+    assert result.has_body
 
 
 def test_declared_paywall_with_full_text_served_is_an_article() -> None:

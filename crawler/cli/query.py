@@ -129,6 +129,7 @@ def search(
             "site": h.site,
             "canonical_url": h.canonical_url,
             "title": h.title,
+            "seo_title": h.seo_title,
             "authors": h.authors,
             "published_at": h.published_at.isoformat() if h.published_at else None,
             "language": h.language,
@@ -184,7 +185,15 @@ def show(app: AppContext, article: str, fmt: str) -> None:
         )
         return
     click.echo(f"article {data['id']} [{data['site']}] {data['title']}")
-    for key in ("canonical_url", "url", "published_at", "modified_at", "language", "status"):
+    for key in (
+        "seo_title",
+        "canonical_url",
+        "url",
+        "published_at",
+        "modified_at",
+        "language",
+        "status",
+    ):
         if data.get(key):
             click.echo(f"  {key}: {data[key]}")
     click.echo(f"  authors: {', '.join(data['authors']) or '-'}")

@@ -8,6 +8,7 @@ from typing import Any
 
 from lxml.etree import XPath
 from lxml.html import HtmlElement
+from trafilatura.metadata import Document, examine_meta, extract_author, extract_meta_json
 
 from crawler.extraction.structured import PageData, ld_texts, type_names
 from crawler.extraction.titles import clean, key
@@ -22,7 +23,8 @@ _META_KEYS = (
     "byl",
 )
 _LEAD_IN = re.compile(
-    r"^(?:(?:written|posted|reported|words|story|text|photos?)\s+)?(?:by|from|von|par|por)\b[:\s]*"
+    r"^(?:(?:written|posted|reported|words|story|text|photos?|erstellt|geschrieben|verfasst)\s+)?"
+    r"(?:by|from|von|par|por|di|door|av)\b[:\s]*"
     r"|^(?:текст|автор|text|autor|auteur)\b[:\s]*",
     re.IGNORECASE,
 )
@@ -38,13 +40,33 @@ _ROLE_WORDS = {
     "posted", "opinion", "editorial", "large", "monday", "tuesday", "wednesday", "thursday",
     "friday", "saturday", "sunday", "january", "february", "march", "april", "may", "june",
     "july", "august", "september", "october", "november", "december", "at", "in", "for", "to",
-    "of", "and",
+    "of", "and", "chefredakteur", "chefredakteurin", "redakteur", "redakteurin", "autorin",
+    "alle", "artikel", "beiträge", "mehr", "view", "profile", "bio", "more", "stories", "posts",
+    "interview", "experte", "expertin", "admin", "administrator", "lesedauer", "stand", "jan",
+    "feb", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "no", "none",
+    "unknown", "anonymous",
 }  # fmt: skip
 _PARTICLES = {
     "de", "da", "di", "del", "della", "van", "von", "der", "den", "du", "la", "le", "bin",
     "al", "el", "dos", "das", "ten", "ter", "y",
 }  # fmt: skip
 _NOT_A_NAME = re.compile(r"@|https?:|www\.|\.com\b|\d")
+# Wire agencies credited on their own ("dpa", "AFP", "The Associated Press"): a general
+# vocabulary of the news trade, not a list of publishers.
+_AGENCIES = {
+    "dpa", "afp", "ap", "reuters", "efe", "agencia efe", "ansa", "apa", "sda", "kna", "epd",
+    "jiji", "kyodo", "upi", "xinhua", "tass", "pa", "associated press", "the associated press",
+    "press association", "agence france-presse", "agence france presse", "europa press",
+    "bloomberg", "afp/dpa", "dpa/afp", "reuters/dpa", "dpa-afx", "ots", "ian", "ians", "pti",
+}  # fmt: skip
+# A desk credit: "ZDNet Japan Staff", "BWW News Desk", "Redaktion", "Newsdesk", "PETA-Team".
+_DESK = re.compile(
+    r"(?:^|[\s-])(?:staff|desk|newsdesk|team|redaktion|redaccion|redacción|rédaction|redazione"
+    r"|wire|editors|editorial board)(?:\s+report)?$",
+    re.IGNORECASE,
+)
+_CJK_NAME = re.compile(r"^[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]{2,6}$")
+_MAX_DESK_WORDS = 5
 _NAME_CHARS = re.compile(r"^[\w'\u2019.\- ]+$")
 _MAX_NAME_WORDS = 5
 
@@ -59,6 +81,8 @@ def _strip_roles(name: str) -> str:
     words = name.split()
     while len(words) > 2 and _is_role(words[-1]):
         words.pop()
+    while len(words) > 2 and _is_role(words[0]):  # "Interview Julia Lauter"
+        words.pop(0)
     for i, word in enumerate(words):
         if i >= 2 and word.lower() in {"for", "at", "is", "was"}:
             words = words[:i]
@@ -78,12 +102,28 @@ def _looks_like_name(words: list[str]) -> bool:
     )
 
 
+def credit(part: str) -> str | None:
+    """`part` as written when it credits an agency or a desk rather than a person, else None."""
+    if part.lower() in _AGENCIES:
+        return part
+    words = part.split()
+    if len(words) <= _MAX_DESK_WORDS and _DESK.search(part) and not _NOT_A_NAME.search(part):
+        return part
+    return None
+
+
 def person_names(raw: str, min_words: int = 2) -> list[str]:
-    """Split a byline into names: drop "By", roles, e-mails, dates, URLs and handles."""
+    """Split a byline into credits: persons, agencies and desks, without "By", roles or dates."""
     names = []
     for i, part in enumerate(_SPLIT.split(_LEAD_IN.sub("", clean(raw)))):
         part = _LEAD_IN.sub("", part).strip(" .:-\u2013\u2014'\"")
         if not part or _NOT_A_NAME.search(part) or not _NAME_CHARS.match(part):
+            continue
+        if (agency := credit(part)) is not None:
+            names.append(agency)
+            continue
+        if _CJK_NAME.match(part):
+            names.append(part)
             continue
         words = part.split()
         if all(_is_role(w) for w in words):
@@ -110,7 +150,10 @@ def _ld_authors(data: PageData) -> tuple[list[str], list[str]]:
         if isinstance(item, dict):
             names = ld_texts(item.get("name"))
             if "Organization" in type_names(item) or "NewsMediaOrganization" in type_names(item):
+                # An organisation credited beside or instead of people (an agency) is a credit;
+                # the outlet itself is dropped later by name.
                 orgs.extend(clean(n) for n in names)
+                persons.extend(clean(n) for n in names)
             else:
                 # A JSON-LD Person may be a mononym, so one word is enough there.
                 persons.extend(n for name in names for n in person_names(name, min_words=1))
@@ -160,22 +203,90 @@ def byline_names(tree: HtmlElement) -> list[str]:
     return names[:_MAX_BYLINE_NAMES]
 
 
-def pick_authors(tree: HtmlElement, data: PageData, sites: list[str], host: str) -> list[str]:
-    """Authors from the first source that names persons: JSON-LD, meta tags, the byline.
+_LEAD_IN_TEXT = re.compile(
+    r"^\s*(?:(?:written|posted|reported|erstellt|geschrieben|verfasst|text)\s+)?"
+    r"(?:by|von|par|por|door|av)\b\s*:?\s*"
+    r"|^\s*(?:autor|autorin|author|auteur|autore|verfasser|redakteur|redakteurin)\s*:\s*",
+    re.IGNORECASE,
+)
+# What follows the names on a text byline: " on December 13", " - Jan 9", " | 3 min read".
+_BYLINE_TAIL = re.compile(
+    r"\s+(?:on|am|le|el|il|op|em|updated|aktualisiert)\s+.*$|\s+[-\u2013\u2014|\u2022\u00b7]\s+.*$"
+)
+_SKIP_TEXT = XPath(
+    "ancestor-or-self::*[self::script or self::style or self::aside or self::footer"
+    " or self::nav or self::a or contains(@class, 'comment')]"
+)
 
-    The outlet itself (a JSON-LD Organization author) is kept only when nobody is named.
+
+def lead_in_names(tree: HtmlElement) -> list[str]:
+    """Names on the first short text byline that starts "By ..." ("Von ...", "Par ...")."""
+    body = tree.find(".//body")
+    for element in body.iter() if body is not None else ():
+        if not isinstance(element.tag, str) or not _LEAD_IN_TEXT.match(element.text or ""):
+            continue
+        holder = element
+        if not _LEAD_IN_TEXT.sub("", element.text or "").strip() and len(element) == 0:
+            parent = element.getparent()  # <span>By</span><span>Name</span>
+            holder = parent if parent is not None else element
+        if _SKIP_TEXT(holder):
+            continue
+        text = " ".join(" ".join(holder.itertext()).split())
+        if len(text) > _MAX_BYLINE_CHARS:
+            continue
+        names = person_names(_BYLINE_TAIL.sub("", _LEAD_IN_TEXT.sub("", text)))
+        if names:
+            return names[:_MAX_BYLINE_NAMES]
+    return []
+
+
+def _fuller(names: list[str], found: list[str]) -> bool:
+    """True when `names` credits everyone in `found` and more (a byline of several)."""
+    return len(names) > len(found) and set(map(key, found)) <= set(map(key, names))
+
+
+def trafilatura_authors(tree: HtmlElement, min_words: int = 2) -> list[str]:
+    """trafilatura's own author finder (meta, JSON-LD, byline XPaths), split into credits."""
+    try:
+        found = examine_meta(tree).author
+        if found and " " not in found:
+            found = None  # trafilatura's own rule: a one-word meta author is a handle
+        found = found or extract_meta_json(tree, Document()).author or extract_author(tree)
+    except Exception:  # trafilatura's metadata code has failed on odd markup; authors are optional
+        return []
+    return [n for part in (found or "").split(";") for n in person_names(part, min_words)]
+
+
+def pick_authors(tree: HtmlElement, data: PageData, sites: list[str], host: str) -> list[str]:
+    """Authors from the first source that credits someone: JSON-LD, meta tags, the byline,
+    then trafilatura's finder. People and agencies, in page order, each once.
+
+    A byline that names everyone a structured source named, and more, wins: JSON-LD and
+    meta tags often carry only the first of several authors. The outlet itself (a JSON-LD
+    Organization author) is kept only when nobody else is credited.
     """
     outlets = {key(s) for s in sites} | {host}
     persons, orgs = _ld_authors(data)
-    if not persons:
-        for meta_key in _META_KEYS:
-            persons = [n for value in data.all(meta_key) for n in person_names(value)]
-            if persons:
-                break
-    if not persons:
-        persons = byline_names(tree)
-    found = _dedupe(persons, outlets)
+    meta: list[str] = []
+    for meta_key in _META_KEYS:
+        meta = [n for value in data.all(meta_key) for n in person_names(value)]
+        if meta:
+            break
+    # JSON-LD and meta tags each may carry only some of the authors: together, in order.
+    found = _dedupe([*persons, *meta], outlets)
+    byline = _dedupe(byline_names(tree), outlets)
+    if not found or _fuller(byline, found):
+        found = byline
+    lead_in = _dedupe(lead_in_names(tree), outlets)
+    if found and _fuller(lead_in, found):
+        found = lead_in
+    if not found:
+        found = _dedupe(trafilatura_authors(tree), outlets)
+    if not found:
+        found = lead_in
     if found:
         return found
-    # Wire copy credited to an agency ("Reuters") is still a useful credit when no person is named.
-    return _dedupe(orgs, set())
+    # Nobody but the outlet credited (a JSON-LD Organization, "Par Attac France"), or a
+    # one-word byline (a first name, a handle): still what the page credits.
+    loose = [n for v in data.all(*_META_KEYS) for n in person_names(v, min_words=1)]
+    return _dedupe(orgs, set()) or _dedupe([*loose, *trafilatura_authors(tree)], set())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
@@ -51,6 +51,64 @@ _URL_DATE = re.compile(
 )
 
 
+# "06/01/2024", "06.01.2024 10:30", "6-1-2024": day and month order is the page's convention.
+_NUMERIC = re.compile(
+    r"^(\d{1,2})([./-])(\d{1,2})\2(\d{4})(?:[T\s,]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?\s*$"
+)
+_VISIBLE_NUMERIC = re.compile(r"(?<![\d./-])(\d{1,2})([./-])(\d{1,2})\2((?:19|20)\d{2})(?![\d])")
+_MAX_VISIBLE_DATES = 200
+# Languages whose numeric dates put the month first (US English); all others write day first.
+_MONTH_FIRST_LANGUAGES = {"en"}
+
+
+class DayOrder:
+    """How one page writes numeric dates: from its unambiguous dates, else its language.
+
+    "06/01/2024" is 6 January on a German page and June 1 on a US one. Dates on the page
+    decide first: a "13/01/2024" says day-first; "01.11.2023" (dots are day-first in
+    every locale) makes 1 November the reading of an ambiguous "11/01/2023" there.
+    """
+
+    def __init__(self, visible_text: str, language: str | None) -> None:
+        """`visible_text`: the page's text; `language`: its ISO 639-1 code, if known."""
+        self.seen: set[tuple[int, int, int]] = set()
+        day_first = month_first = 0
+        for i, m in enumerate(_VISIBLE_NUMERIC.finditer(visible_text)):
+            if i >= _MAX_VISIBLE_DATES:
+                break
+            a, sep, b, year = int(m[1]), m[2], int(m[3]), int(m[4])
+            if a > 12 or sep == ".":
+                day_first += 1
+                self.seen.add((year, b, a))
+            elif b > 12:
+                month_first += 1
+                self.seen.add((year, a, b))
+        if day_first != month_first:
+            self.day_first = day_first > month_first
+        else:
+            self.day_first = (language or "").lower()[:2] not in _MONTH_FIRST_LANGUAGES
+
+    def read(self, a: int, sep: str, b: int, year: int) -> tuple[int, int, int]:
+        """(year, month, day) of the numeric date a<sep>b<sep>year."""
+        if a > 12:
+            return year, b, a
+        if b > 12:
+            return year, a, b
+        day_first, month_first = (year, b, a), (year, a, b)
+        if (day_first in self.seen) != (month_first in self.seen):
+            return day_first if day_first in self.seen else month_first
+        return day_first if (sep == "." or self.day_first) else month_first
+
+    def check_iso(self, value: str | None) -> str | None:
+        """An ISO yyyy-mm-dd from a text scan, swapped when only the swap is on the page."""
+        if not value or not (m := re.match(r"^(\d{4})-(\d{2})-(\d{2})$", value)):
+            return value
+        year, month, day = int(m[1]), int(m[2]), int(m[3])
+        if day <= 12 and (year, month, day) not in self.seen and (year, day, month) in self.seen:
+            return f"{year}-{day:02d}-{month:02d}"
+        return value
+
+
 def _offset_minutes(zone: str) -> int:
     if zone.upper() in {"Z", "UTC", "GMT"}:
         return 0
@@ -59,14 +117,23 @@ def _offset_minutes(zone: str) -> int:
     return -minutes if zone[0] == "-" else minutes
 
 
-def parse_date(raw: str) -> tuple[datetime, int | None] | None:
+def parse_date(raw: str, order: DayOrder | None = None) -> tuple[datetime, int | None] | None:
     """Parse an ISO 8601-like or RFC 2822 date; returns (UTC datetime, page offset in minutes).
 
-    A date without an offset is taken as UTC and reported with offset None.
+    A date without an offset is taken as UTC and reported with offset None. With `order`,
+    numeric dates ("06/01/2024") are read in the page's day/month order.
     """
     text = raw.strip()
     if not text or len(text) > 64:
         return None
+    if order is not None and (numeric := _NUMERIC.match(text)):
+        a, sep, b, year, hour, minute, second = numeric.groups()
+        y, mo, d = order.read(int(a), sep, int(b), int(year))
+        try:
+            when = datetime(y, mo, d, int(hour or 0), int(minute or 0), int(second or 0))
+        except ValueError:
+            return None
+        return when.replace(tzinfo=UTC), None
     if match := _ISO.match(text):
         year, month, day, hour, minute, second, zone = match.groups()
         offset = _offset_minutes(zone) if zone else None
@@ -115,8 +182,9 @@ def _xpath_values(tree: HtmlElement, paths: tuple[str, ...]) -> Iterator[str]:
 class DatePicker:
     """Tries date sources in order of trust and keeps the first date that is plausible."""
 
-    def __init__(self, fetched_at: datetime) -> None:
+    def __init__(self, fetched_at: datetime, order: DayOrder | None = None) -> None:
         """`fetched_at` bounds the plausible dates; a naive value is taken as UTC."""
+        self.order = order
         if fetched_at.tzinfo is None:
             fetched_at = fetched_at.replace(tzinfo=UTC)
         self.latest = fetched_at.astimezone(UTC) + FUTURE_TOLERANCE
@@ -126,7 +194,7 @@ class DatePicker:
         """A DatedValue for `raw` when it parses and lies between 1990 and fetch time."""
         if not raw:
             return None
-        parsed = parse_date(raw)
+        parsed = parse_date(raw, self.order)
         if parsed is None:
             return None
         value, offset = parsed
@@ -144,7 +212,12 @@ class DatePicker:
 
 
 def _published_candidates(
-    tree: HtmlElement, data: PageData, url: str, feed: datetime | None, text_fallback: bool
+    tree: HtmlElement,
+    data: PageData,
+    url: str,
+    feed: datetime | None,
+    text_fallback: bool,
+    order: DayOrder,
 ) -> Iterator[tuple[str | None, str]]:
     for raw in ld_texts(data.article.get("datePublished") or data.article.get("dateCreated")):
         yield raw, "json-ld"
@@ -157,7 +230,7 @@ def _published_candidates(
     yield date_in_url(url), "url"
     if text_fallback:
         # htmldate scans the whole page (and deep-copies it): only when nothing better exists.
-        yield _htmldate(tree, url), "text"
+        yield order.check_iso(_htmldate(tree, url)), "text"
 
 
 def _htmldate(tree: HtmlElement, url: str) -> str | None:
@@ -169,6 +242,53 @@ def _htmldate(tree: HtmlElement, url: str) -> str | None:
         return None
 
 
+_SAME_INSTANT = timedelta(minutes=1)
+
+
+def _local_offset(
+    found: DatedValue, tree: HtmlElement, data: PageData, order: DayOrder
+) -> DatedValue:
+    """`found` with the page's own UTC offset when another of its dates gives the same
+    instant with one: JSON-LD often says "Z" where the meta tag or <time> says "+02:00"."""
+    raws = [
+        *ld_texts(data.article.get("datePublished")),
+        *data.all(*_META_PUBLISHED),
+        *_xpath_values(tree, _HTML_PUBLISHED),
+    ]
+    for raw in raws:
+        parsed = parse_date(raw, order)
+        if parsed and parsed[1] and abs(parsed[0] - found.value) <= _SAME_INSTANT:
+            return DatedValue(found.value, found.source, parsed[1])
+    return found
+
+
+_MAX_WEST, _MAX_EAST = 12 * 60, 14 * 60  # UTC-12 .. UTC+14
+
+
+def _shown_day(found: DatedValue, shown: str | None) -> DatedValue:
+    """`found` (a time in UTC, the page's zone unknown) placed in the zone of the day the
+    page shows, when that day is the UTC day's neighbour and some zone explains it.
+
+    "2022-05-04T00:44Z" on a page that reads "3 May 2022" was written west of UTC; the
+    offset kept is the smallest whole-hour one that gives the shown day.
+    """
+    if not shown or found.source not in ("json-ld", "meta", "html"):
+        return found
+    try:
+        day = date.fromisoformat(shown)
+    except ValueError:
+        return found
+    utc = found.value.astimezone(UTC)
+    minutes = utc.hour * 60 + utc.minute
+    if day == utc.date() - timedelta(days=1) and minutes < _MAX_WEST:
+        offset = -(minutes // 60 + 1) * 60
+    elif day == utc.date() + timedelta(days=1) and 24 * 60 - minutes <= _MAX_EAST:
+        offset = -(-(24 * 60 - minutes) // 60) * 60
+    else:
+        return found
+    return DatedValue(found.value, found.source, offset)
+
+
 def pick_dates(
     tree: HtmlElement,
     data: PageData,
@@ -177,10 +297,23 @@ def pick_dates(
     feed_published: datetime | None = None,
     feed_modified: datetime | None = None,
     text_fallback: bool = True,
+    language: str | None = None,
 ) -> tuple[DatedValue | None, DatedValue | None, list[str]]:
-    """(published, modified, rejected dates as "source:iso") for one page."""
-    picker = DatePicker(fetched_at)
-    published = picker.first(_published_candidates(tree, data, url, feed_published, text_fallback))
+    """(published, modified, rejected dates as "source:iso") for one page.
+
+    `language` (the page's) decides the day/month order of numeric dates when the other
+    dates on the page do not.
+    """
+    body = tree.find(".//body")
+    order = DayOrder(body.text_content() if body is not None else "", language)
+    picker = DatePicker(fetched_at, order)
+    published = picker.first(
+        _published_candidates(tree, data, url, feed_published, text_fallback, order)
+    )
+    if published is not None and not published.tz_offset_minutes:
+        published = _local_offset(published, tree, data, order)
+    if published is not None and not published.tz_offset_minutes and text_fallback:
+        published = _shown_day(published, order.check_iso(_htmldate(tree, url)))
     modified_candidates: list[tuple[str | None, str]] = [
         *((raw, "json-ld") for raw in ld_texts(data.article.get("dateModified"))),
         *((raw, "meta") for raw in data.all(*_META_MODIFIED)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
 
 from lxml.cssselect import CSSSelector
@@ -53,10 +54,11 @@ _SERVED_PART_WORDS = 150  # gated part present in the HTML: the full text was se
 _MIN_ARTICLE_WORDS = 50
 _SHORT_NON_ARTICLE_WORDS = 250  # og:type/JSON-LD say "not an article" and the text agrees
 _LISTING_MAX_WORDS = 600
-_LISTING_LINK_SHARE = 0.45
+_LISTING_LINK_SHARE = 0.4
+_LISTING_MIN_TEASERS = 3
+_READ_MORE_WORDS = 4
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_BODY_TEXT = XPath("//body//text()[not(ancestor::script) and not(ancestor::style)]")
-_LINK_TEXT = XPath("//body//a//text()[not(ancestor::script) and not(ancestor::style)]")
+_LINKS = XPath("//body//a")
 
 
 def words(text: str | None) -> int:
@@ -140,15 +142,47 @@ def paywall_reason(
     return None
 
 
-def _link_share(tree: HtmlElement) -> float:
-    total = sum(len(t.split()) for t in _BODY_TEXT(tree))
-    linked = sum(len(t.split()) for t in _LINK_TEXT(tree))
-    return linked / total if total else 1.0
+def _short_links(links: set[str]) -> list[str]:
+    return [link for link in links if len(link.split()) <= _READ_MORE_WORDS]
 
 
-def not_article_reason(tree: HtmlElement, data: PageData, n: int) -> str | None:
+def _link_share(tree: HtmlElement, text: str | None) -> float:
+    """How much of the extracted text is link texts: teaser headlines on a listing.
+
+    Measured on the extracted text, not the whole page: an article's navigation and
+    related-story links are many, but they are not what the extractor kept. A listing
+    alternates linked headlines with their standfirsts, so the share of lines that are
+    links counts as much as the share of words.
+    """
+    links = {" ".join(" ".join(a.itertext()).split()) for a in _LINKS(tree)}
+    links.discard("")
+    lines = [joined for line in (text or "").splitlines() if (joined := " ".join(line.split()))]
+    linked = [line for line in lines if line in links]
+    # Excerpts that each end in the same short link ("… Continue reading") are teasers too.
+    endings = Counter(
+        link for line in lines for link in _short_links(links) if line.endswith(" " + link)
+    )
+    teasers = [
+        line
+        for line in lines
+        if line not in links and any(line.endswith(" " + e) for e, n in endings.items() if n >= 3)
+    ]
+    linked += teasers
+    total = sum(words(line) for line in lines)
+    if not total:
+        return 1.0
+    word_share = sum(words(line) for line in linked) / total
+    line_share = len(linked) / len(lines) if len(linked) >= _LISTING_MIN_TEASERS else 0.0
+    return max(word_share, line_share)
+
+
+def not_article_reason(
+    tree: HtmlElement, data: PageData, n: int, text: str | None = None
+) -> str | None:
     """Why the page is a listing, tag, video or gallery page rather than an article, or None."""
-    if n < _MIN_ARTICLE_WORDS:
+    declared = bool(data.article) or (data.first("og:type") or "").lower() in _ARTICLE_OG_TYPES
+    if n < _MIN_ARTICLE_WORDS and not (declared and n):
+        # A short item the page itself declares an article (a brief, a notice) is one.
         return f"only {n} words of text"
     if n >= _LISTING_MAX_WORDS or data.article:
         return None
@@ -161,8 +195,8 @@ def not_article_reason(tree: HtmlElement, data: PageData, n: int) -> str | None:
     # Article pages drown in navigation too: link share only counts without article signals.
     if og_type in _ARTICLE_OG_TYPES or data.first(*_ARTICLE_META):
         return None
-    if (share := _link_share(tree)) > _LISTING_LINK_SHARE:
-        return f"{share:.0%} of the page's words are links"
+    if (share := _link_share(tree, text)) > _LISTING_LINK_SHARE:
+        return f"{share:.0%} of the extracted text is link texts"
     return None
 
 
@@ -182,6 +216,6 @@ def classify(
         return PageState.PAYWALLED, reason
     if reason := captcha_reason(data, page_html, n):
         return PageState.BLOCKED, reason
-    if reason := not_article_reason(tree, data, n):
+    if reason := not_article_reason(tree, data, n, text):
         return PageState.NOT_ARTICLE, reason
     return PageState.ARTICLE, None

@@ -6,6 +6,7 @@ import html
 import re
 from urllib.parse import urlsplit
 
+from lxml.etree import XPath
 from lxml.html import HtmlElement
 
 from crawler.extraction.structured import PageData, ld_texts
@@ -110,12 +111,18 @@ def _credit(a: str, b: str) -> float:
 
 
 def pick_title(tree: HtmlElement, data: PageData, url: str, sites: list[str]) -> str | None:
-    """The headline most of the page's title sources agree on, without the site name."""
+    """The title most of the page's title sources agree on (metadata and h1), no site name."""
+    return _vote(tree, data, url, sites, with_h1=True)
+
+
+def _vote(
+    tree: HtmlElement, data: PageData, url: str, sites: list[str], with_h1: bool
+) -> str | None:
     host = host_key(url)
     sources: list[tuple[str, list[str]]] = [
         ("json-ld", ld_texts(data.article.get("headline") or data.article.get("name"))[:1]),
         ("og", [t for t in (data.first("og:title"), data.first("twitter:title")) if t]),
-        ("h1", [el.text_content() for el in tree.iterfind(".//body//h1")][:3]),
+        ("h1", [_h1_text(el) for el in _H1(tree)][:3] if with_h1 else []),
         ("title", [el.text_content() for el in tree.iterfind(".//head/title")][:1]),
     ]
     candidates: list[tuple[str, str]] = []
@@ -137,3 +144,98 @@ def pick_title(tree: HtmlElement, data: PageData, url: str, sites: list[str]) ->
         if score > best_score:
             best, best_score = text, score
     return best
+
+
+_H1 = XPath("//body//h1[not(ancestor::*[self::nav or self::footer or self::aside])]")
+_HEADLINE_MARKS = re.compile(r"headline|title|heading|headling", re.IGNORECASE)
+_NOT_HEADLINE = re.compile(
+    r"logo|navskip|aural|sr-only|visually-hidden|screen-reader|cookie|consent", re.IGNORECASE
+)
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([:,.;!?])")
+_WORD = re.compile(r"\w+")
+_MIN_HEADLINE_SCORE = 0.3
+_MIN_OVERLAP = 0.25
+_KICKER_MAX_WORDS = 5
+
+
+def _h1_text(h1: HtmlElement) -> str:
+    """The h1's headline: its text, without a kicker set in an element of its own.
+
+    "Kicker: Headline" written as one text stays whole; a kicker styled as a separate
+    line (`<span class="overline">Kicker</span><span>Headline</span>`) is a label over
+    the headline, and annotators leave it out.
+    """
+    text: str = _SPACE_BEFORE_PUNCT.sub(r"\1", clean(" ".join(h1.itertext())))
+    first = h1[0] if len(h1) and not (h1.text or "").strip() else None
+    if first is None or not isinstance(first.tag, str) or first.tag in ("br", "abbr", "a"):
+        return text
+    kicker = clean(first.text_content())
+    if not kicker or not text.startswith(kicker) or len(kicker.split()) > _KICKER_MAX_WORDS:
+        return text
+    rest = clean(text[len(kicker) :]).lstrip(":|\u2013\u2014- ").strip()
+    return rest if len(rest.split()) > len(kicker.split()) else text
+
+
+def _tokens(text: str | None) -> set[str]:
+    return set(_WORD.findall((text or "").lower()))
+
+
+def _headline_score(h1: HtmlElement, text: str, meta_titles: list[str]) -> float:
+    words = _tokens(text)
+    if not words:
+        return 0.0
+    if not meta_titles:
+        return 1.0  # nothing to compare with: the page's h1 is its headline
+    overlap = max((len(words & _tokens(t)) / len(words) for t in meta_titles), default=0.0)
+    if overlap < _MIN_OVERLAP:
+        return 0.0  # a section name or a teaser's h1, not this article's headline
+    marks = " ".join(h1.get(a, "") for a in ("class", "id", "itemprop"))
+    score = overlap
+    if _HEADLINE_MARKS.search(marks):
+        score += 0.3
+    if any(a.tag in ("article", "main") for a in h1.iterancestors()):
+        score += 0.2
+    if len(words) < 3:
+        score -= 0.2
+    return score
+
+
+def pick_titles(
+    tree: HtmlElement, data: PageData, url: str, sites: list[str]
+) -> tuple[str | None, str | None]:
+    """(the article's on-page headline, the metadata title), both without the site name.
+
+    The headline is the page's h1 that is the article's: it shares words with the
+    metadata titles, is marked as a headline, or sits in the article. Without one, the
+    metadata title stands for both.
+    """
+    host = host_key(url)
+    seo = _vote(tree, data, url, sites, with_h1=False)
+    meta_titles = [
+        t
+        for t in (
+            seo,
+            *ld_texts(data.article.get("headline")),
+            data.first("og:title"),
+            tree.findtext(".//head/title"),
+        )
+        if t
+    ]
+    best: tuple[float, str] | None = None
+    for h1 in _H1(tree)[:6]:
+        parent = h1.getparent()
+        marks = " ".join(
+            el.get(a, "") for el in (h1, parent) if el is not None for a in ("class", "id")
+        )
+        text = strip_site(_h1_text(h1), sites, host)
+        if (
+            not text
+            or len(text) > 400
+            or _NOT_HEADLINE.search(marks)
+            or _is_site(text, sites, host)
+        ):
+            continue
+        score = _headline_score(h1, text, meta_titles)
+        if score >= _MIN_HEADLINE_SCORE and (best is None or score > best[0]):
+            best = (score, text)
+    return (best[1] if best else seo), seo

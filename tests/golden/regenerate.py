@@ -59,6 +59,7 @@ def as_json(result: Extracted) -> dict[str, Any]:
         "state": str(result.state),
         "error": result.error,
         "title": result.title,
+        "seo_title": result.seo_title,
         "authors": list(result.authors),
         "published": _dated(result.published),
         "modified": _dated(result.modified),

@@ -1,0 +1,65 @@
+"""Metadata rules of round 2, one golden page per kind of failure seen on real sites."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from storage.records import PageState
+from tests.golden.regenerate import run_case
+
+
+def test_agency_byline_is_kept_and_dateline_and_related_byline_are_not() -> None:
+    assert run_case("authors_agency_byline").authors == ("The Associated Press",)
+
+
+def test_text_byline_of_several_beats_a_json_ld_naming_only_the_first() -> None:
+    assert run_case("authors_text_byline_several").authors == ("Jane Doe", "John Smith", "Ana Lima")
+
+
+def test_json_ld_people_and_agency_in_order_without_the_site_itself() -> None:
+    assert run_case("authors_jsonld_people_and_agency").authors == (
+        "Anna Berg",
+        "Jonas Weber",
+        "dpa",
+    )
+
+
+def test_desk_credit_is_an_author() -> None:
+    assert run_case("authors_desk_credit").authors == ("Redaktion Hafenblatt Online",)
+
+
+def test_title_is_the_article_h1_and_seo_title_the_metadata_title() -> None:
+    result = run_case("title_h1_beside_seo_title")
+    assert result.title == (
+        "Storm damage: Northern pier closed for weeks as engineers inspect the storm damage"
+    )
+    assert result.seo_title == "Pier closed after storm: what we know"
+
+
+def test_kicker_set_as_its_own_element_is_not_part_of_the_headline() -> None:
+    result = run_case("title_kicker_element")
+    assert result.title == "Der Nordpier bleibt wochenlang gesperrt"
+    assert result.seo_title == "Sturmschäden: Der Nordpier bleibt wochenlang gesperrt"
+
+
+@pytest.mark.parametrize(
+    ("name", "day"),
+    [
+        ("dates_day_first_by_language", datetime(2024, 1, 6, 10, 30, tzinfo=UTC)),
+        ("dates_month_first_by_language", datetime(2024, 6, 1, 10, 30, tzinfo=UTC)),
+        ("dates_day_first_by_other_dates", datetime(2024, 1, 6, 10, 30, tzinfo=UTC)),
+    ],
+)
+def test_numeric_date_order_follows_the_other_dates_then_the_language(
+    name: str, day: datetime
+) -> None:
+    published = run_case(name).published
+    assert published is not None and published.value == day
+
+
+def test_short_article_in_any_language_is_still_an_article() -> None:
+    result = run_case("state_short_korean_article")
+    assert result.state == PageState.ARTICLE and result.has_body
+    assert result.language == "ko"

@@ -3,7 +3,7 @@
 No network: every page is read back from WARC by (file, offset) inside the worker process,
 so only small tuples cross process boundaries. The path from stored bytes to records is
 the crawl's: `crawler.extraction.extract`, then `storage.archive` rules (through
-`storage.rebuild`, which replays an article's captures through `archive._version`).
+`storage.rebuild`, which replays an article's captures through `versioning.add_version`).
 
 Resumable and idempotent by construction: a capture is pending while it has no extraction
 by the current extractor_id; each batch's extraction rows and the rebuild of the articles

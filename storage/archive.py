@@ -13,20 +13,19 @@ variants of the same article at once still make one article and one version.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from storage import fingerprints, urls
 from storage.db import insert_for, is_postgresql
-from storage.models import Article, ArticleUrl, Extraction, Site, Version, utcnow
+from storage.models import Article, ArticleUrl, Extraction, Site, utcnow
 from storage.models import Capture as CaptureRow
 from storage.records import Capture, Extracted, Outcome, PageKind, PageState, RecordKind
+from storage.versioning import add_version, seen_again
 
-CLUSTER_MAX_DISTANCE = 3
-CLUSTER_WINDOW = timedelta(days=4)
 _STATE_STATUS = {PageState.PAYWALLED: "paywalled", PageState.BLOCKED: "blocked"}
 
 
@@ -197,7 +196,7 @@ def record(
         if capture.record_kind == RecordKind.REVISIT:
             article = find_article(session, *fetched, lock=True)
             if article is not None:
-                _seen_again(session, article, capture.fetched_at)
+                seen_again(session, article, capture.fetched_at)
                 return RecordResult(
                     Outcome.UNCHANGED,
                     capture_id,
@@ -227,7 +226,7 @@ def record(
         article = find_article(session, canonical, lock=True)
         assert article is not None
     _add_variants(session, article.id, canonical, *fetched)
-    result = _version(session, article, extraction, capture)
+    result = add_version(session, article, extraction, capture.fetched_at)
     return RecordResult(
         result[0], capture_id, extraction.id, article.id, article.current_version, *result[1:]
     )
@@ -265,158 +264,3 @@ def _add_variants(session: Session, article_id: int, *variants: str | None) -> N
             .values(rows)
             .on_conflict_do_nothing(index_elements=["url"])
         )
-
-
-def _seen_again(session: Session, article: Article, seen_at: datetime) -> None:
-    article.last_seen_at = max(article.last_seen_at, seen_at)
-    session.execute(
-        update(Version)
-        .where(Version.article_id == article.id, Version.n == article.current_version)
-        .values(last_seen_at=seen_at)
-    )
-
-
-def _version(
-    session: Session, article: Article, extraction: Extraction, capture: Capture
-) -> tuple[Outcome, int, int]:
-    """Compare with the current version; add a version when the content hash changed."""
-    content_hash = extraction.text_hash or fingerprints.content_hash(extraction.title, None)
-    current = None
-    if article.current_version:
-        current = session.scalars(
-            select(Version).where(
-                Version.article_id == article.id, Version.n == article.current_version
-            )
-        ).one()
-    seen_at = capture.fetched_at
-    paywalled = extraction.state == "paywalled"
-    status = "paywalled" if paywalled else "ok"
-    if current is not None and current.content_hash == content_hash:
-        current.last_seen_at = max(current.last_seen_at, seen_at)
-        article.last_seen_at = max(article.last_seen_at, seen_at)
-        _mirror_metadata(article, extraction)
-        article.status = status
-        return Outcome.UNCHANGED, 0, 0
-    if current is not None and paywalled and _fuller(session, current, extraction):
-        # A metered paywall shows the full text on one fetch and the lead on the next:
-        # the lead never replaces the fuller text, or versions would flip back and forth.
-        current.last_seen_at = max(current.last_seen_at, seen_at)
-        article.last_seen_at = max(article.last_seen_at, seen_at)
-        article.status = status
-        return Outcome.UNCHANGED, 0, 0
-
-    added = removed = 0
-    kind = None
-    if current is not None:
-        old = session.get(Extraction, current.extraction_id)
-        old_text = (old.text if old else "") or ""
-        added, removed = fingerprints.diff_size(
-            f"{current.title or ''}\n\n{old_text}",
-            f"{extraction.title or ''}\n\n{extraction.text or ''}",
-        )
-        title_changed = fingerprints.normalize_text(current.title or "") != (
-            fingerprints.normalize_text(extraction.title or "")
-        )
-        body_changed = fingerprints.normalize_text(old_text) != fingerprints.normalize_text(
-            extraction.text or ""
-        )
-        kind = "both" if title_changed and body_changed else "title" if title_changed else "body"
-        if not (title_changed or body_changed):
-            kind = "metadata"
-    n = article.current_version + 1
-    session.add(
-        Version(
-            article_id=article.id,
-            n=n,
-            extraction_id=extraction.id,
-            content_hash=content_hash,
-            title=extraction.title,
-            seo_title=extraction.seo_title,
-            first_seen_at=seen_at,
-            last_seen_at=seen_at,
-            change_kind=kind,
-            chars_added=added,
-            chars_removed=removed,
-        )
-    )
-    article.current_version = n
-    article.last_seen_at = max(article.last_seen_at, seen_at)
-    article.last_changed_at = seen_at
-    article.status = status
-    article.title = extraction.title
-    article.seo_title = extraction.seo_title
-    article.text = extraction.text
-    _mirror_metadata(article, extraction)
-    _set_simhash(article, extraction.simhash)
-    session.flush()
-    _cluster(session, article)
-    return (Outcome.NEW if n == 1 else Outcome.CHANGED), added, removed
-
-
-def _fuller(session: Session, current: Version, extraction: Extraction) -> bool:
-    """True when the current version's text is longer than this (paywalled) extraction's."""
-    old = session.get(Extraction, current.extraction_id)
-    old_text = fingerprints.normalize_text((old.text if old else "") or "")
-    return len(old_text) > len(fingerprints.normalize_text(extraction.text or ""))
-
-
-def _mirror_metadata(article: Article, extraction: Extraction) -> None:
-    article.authors = extraction.authors
-    article.published_at = extraction.published_at or article.published_at
-    article.modified_at = extraction.modified_at or article.modified_at
-    article.language = extraction.language or article.language
-
-
-def _set_simhash(article: Article, signed: int | None) -> None:
-    article.simhash = signed
-    if signed is None:
-        article.simhash_band0 = article.simhash_band1 = None
-        article.simhash_band2 = article.simhash_band3 = None
-        return
-    b = fingerprints.bands(fingerprints.from_signed64(signed))
-    article.simhash_band0, article.simhash_band1, article.simhash_band2, article.simhash_band3 = b
-
-
-def _cluster(session: Session, article: Article) -> None:
-    """Join the cluster of a near-duplicate seen within a few days (banded simhash lookup)."""
-    if article.simhash is None or article.simhash_band0 is None:
-        return
-    # Crawl time, not the page's claimed date: wire copies are fetched within days of each
-    # other, and published_at is missing or wrong too often to gate on.
-    when = article.first_seen_at
-    candidates = session.scalars(
-        select(Article).where(
-            Article.id != article.id,
-            or_(
-                Article.simhash_band0 == article.simhash_band0,
-                Article.simhash_band1 == article.simhash_band1,
-                Article.simhash_band2 == article.simhash_band2,
-                Article.simhash_band3 == article.simhash_band3,
-            ),
-            Article.first_seen_at >= when - CLUSTER_WINDOW,
-            Article.first_seen_at <= when + CLUSTER_WINDOW,
-        )
-    ).all()
-    mine = fingerprints.from_signed64(article.simhash)
-    near = [
-        c
-        for c in candidates
-        if c.simhash is not None
-        and fingerprints.hamming(mine, fingerprints.from_signed64(c.simhash))
-        <= CLUSTER_MAX_DISTANCE
-    ]
-    if not near:
-        return
-    found = {c.cluster_id for c in near if c.cluster_id is not None}
-    if article.cluster_id is not None:
-        found.add(article.cluster_id)
-    cluster = min([*found, article.id, *(c.id for c in near)])
-    # Merge whole clusters, not just the neighbours found: A~C and B~C put A, B, C and
-    # everything already clustered with A or B under one id.
-    members = [article.id, *(c.id for c in near)]
-    stmt = update(Article).values(cluster_id=cluster)
-    if found:
-        stmt = stmt.where(or_(Article.id.in_(members), Article.cluster_id.in_(found)))
-    else:
-        stmt = stmt.where(Article.id.in_(members))
-    session.execute(stmt, execution_options={"synchronize_session": "fetch"})

@@ -30,7 +30,7 @@ from warcio.warcwriter import WARCWriter
 from storage.models import Capture
 from storage.query import iter_articles
 from storage.search import Filters
-from storage.warc import WarcReadError, WarcStore, _read_member
+from storage.warc import WarcReadError, WarcStore, read_member
 
 CSV_FIELDS = [
     "id",
@@ -125,7 +125,7 @@ def _exchange(store: WarcStore, cap: Capture) -> bytes:
     raw = store.read_raw(cap.warc_file, cap.warc_offset, cap.warc_length)
     with open(store.directory / cap.warc_file, "rb") as fh:
         fh.seek(cap.warc_offset)
-        first = _read_member(fh)  # ValueError when corrupt: the caller skips this capture
+        first = read_member(fh)  # ValueError when corrupt: the caller skips this capture
         if first is None or first[1] != cap.warc_length:
             raise ValueError("no complete gzip member at the stored offset")
         nxt = _read_member_safely(fh)
@@ -141,7 +141,7 @@ def _exchange(store: WarcStore, cap: Capture) -> bytes:
 
 def _read_member_safely(fh: Any) -> tuple[bytes, int] | None:
     try:
-        return _read_member(fh)
+        return read_member(fh)
     except ValueError:  # a torn tail after the response: export the response alone
         return None
 

@@ -2,8 +2,8 @@
 
 Versions are derived data: the captures and every extraction of them stay, so versions can
 be made again whenever a better extraction exists. The rebuild replays the article's
-captures in fetch order through the very rules the crawl applies (`archive._version`,
-`archive._seen_again`): consecutive equal content hashes collapse into one version, a
+captures in fetch order through the very rules the crawl applies (`versioning.add_version`,
+`versioning.seen_again`): consecutive equal content hashes collapse into one version, a
 changed hash opens the next one, numbers run 1..n again, and the `articles` mirror
 fields (and so the full-text index) follow the new current version.
 
@@ -21,10 +21,10 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 # Same package, same rules: the rebuild must not grow a second copy of the versioning logic.
-from storage.archive import _seen_again, _set_simhash, _version, capture_from_row
 from storage.models import Article, ArticleUrl, Extraction, Version
 from storage.models import Capture as CaptureRow
 from storage.records import PageKind, RecordKind
+from storage.versioning import add_version, seen_again, set_simhash
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,13 +104,13 @@ def rebuild_versions(session: Session, article: Article, extractor_id: str) -> R
     article.authors = None
     article.published_at = article.modified_at = None
     article.language = None
-    _set_simhash(article, None)
+    set_simhash(article, None)
     for c in captures:
         if c.record_kind == RecordKind.REVISIT.value:
             if article.current_version:
-                _seen_again(session, article, c.fetched_at)
+                seen_again(session, article, c.fetched_at)
         elif has_body(c):
-            _version(session, article, best[c.id], capture_from_row(c))
+            add_version(session, article, best[c.id], c.fetched_at)
     session.flush()
     return Rebuilt(article.id, old, article.current_version)
 

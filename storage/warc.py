@@ -160,7 +160,7 @@ def _software() -> str:
     return f"newsarchive/{ours} (warcio/{version('warcio')})"
 
 
-def _read_member(fh: BinaryIO) -> tuple[bytes, int] | None:
+def read_member(fh: BinaryIO) -> tuple[bytes, int] | None:
     """Decompress the gzip member at the current position: (data, member length).
 
     Returns None at a clean end of file; raises ValueError for a torn or corrupt member.
@@ -466,7 +466,7 @@ class WarcStore:
         try:
             with open(self._path(warc_file), "rb") as fh:
                 fh.seek(offset)
-                member = _read_member(fh)
+                member = read_member(fh)
                 if member is None:
                     raise ValueError("offset at end of file")
                 return _parse(member[0])
@@ -488,7 +488,7 @@ class WarcStore:
             while True:
                 offset = fh.tell()
                 try:
-                    member = _read_member(fh)
+                    member = read_member(fh)
                     if member is None:
                         return
                     record = _parse(member[0])

@@ -1,0 +1,179 @@
+"""Versioning rules, used by record() and by rebuild (re-extraction) alike.
+
+A new version only when the normalised title+body hash changes; an unchanged re-fetch only
+moves last_seen_at; a paywalled lead never replaces a fuller current text; near-duplicates
+seen within a few days share a cluster id.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from storage import fingerprints
+from storage.models import Article, Extraction, Version
+from storage.records import Outcome
+
+CLUSTER_MAX_DISTANCE = 3
+CLUSTER_WINDOW = timedelta(days=4)
+
+
+def seen_again(session: Session, article: Article, seen_at: datetime) -> None:
+    """The same content again: only the article's and its current version's last_seen_at move."""
+    article.last_seen_at = max(article.last_seen_at, seen_at)
+    session.execute(
+        update(Version)
+        .where(Version.article_id == article.id, Version.n == article.current_version)
+        .values(last_seen_at=seen_at)
+    )
+
+
+def add_version(
+    session: Session, article: Article, extraction: Extraction, seen_at: datetime
+) -> tuple[Outcome, int, int]:
+    """Compare with the current version; add a version when the content hash changed.
+
+    Returns the outcome (new, changed or unchanged) and the chars added/removed.
+    """
+    content_hash = extraction.text_hash or fingerprints.content_hash(extraction.title, None)
+    current = None
+    if article.current_version:
+        current = session.scalars(
+            select(Version).where(
+                Version.article_id == article.id, Version.n == article.current_version
+            )
+        ).one()
+    paywalled = extraction.state == "paywalled"
+    status = "paywalled" if paywalled else "ok"
+    if current is not None and current.content_hash == content_hash:
+        current.last_seen_at = max(current.last_seen_at, seen_at)
+        article.last_seen_at = max(article.last_seen_at, seen_at)
+        _mirror_metadata(article, extraction)
+        article.status = status
+        return Outcome.UNCHANGED, 0, 0
+    if current is not None and paywalled and _fuller(session, current, extraction):
+        # A metered paywall shows the full text on one fetch and the lead on the next:
+        # the lead never replaces the fuller text, or versions would flip back and forth.
+        current.last_seen_at = max(current.last_seen_at, seen_at)
+        article.last_seen_at = max(article.last_seen_at, seen_at)
+        article.status = status
+        return Outcome.UNCHANGED, 0, 0
+
+    added = removed = 0
+    kind = None
+    if current is not None:
+        old = session.get(Extraction, current.extraction_id)
+        old_text = (old.text if old else "") or ""
+        added, removed = fingerprints.diff_size(
+            f"{current.title or ''}\n\n{old_text}",
+            f"{extraction.title or ''}\n\n{extraction.text or ''}",
+        )
+        title_changed = fingerprints.normalize_text(current.title or "") != (
+            fingerprints.normalize_text(extraction.title or "")
+        )
+        body_changed = fingerprints.normalize_text(old_text) != fingerprints.normalize_text(
+            extraction.text or ""
+        )
+        kind = "both" if title_changed and body_changed else "title" if title_changed else "body"
+        if not (title_changed or body_changed):
+            kind = "metadata"
+    n = article.current_version + 1
+    session.add(
+        Version(
+            article_id=article.id,
+            n=n,
+            extraction_id=extraction.id,
+            content_hash=content_hash,
+            title=extraction.title,
+            seo_title=extraction.seo_title,
+            first_seen_at=seen_at,
+            last_seen_at=seen_at,
+            change_kind=kind,
+            chars_added=added,
+            chars_removed=removed,
+        )
+    )
+    article.current_version = n
+    article.last_seen_at = max(article.last_seen_at, seen_at)
+    article.last_changed_at = seen_at
+    article.status = status
+    article.title = extraction.title
+    article.seo_title = extraction.seo_title
+    article.text = extraction.text
+    _mirror_metadata(article, extraction)
+    set_simhash(article, extraction.simhash)
+    session.flush()
+    cluster(session, article)
+    return (Outcome.NEW if n == 1 else Outcome.CHANGED), added, removed
+
+
+def _fuller(session: Session, current: Version, extraction: Extraction) -> bool:
+    """True when the current version's text is longer than this (paywalled) extraction's."""
+    old = session.get(Extraction, current.extraction_id)
+    old_text = fingerprints.normalize_text((old.text if old else "") or "")
+    return len(old_text) > len(fingerprints.normalize_text(extraction.text or ""))
+
+
+def _mirror_metadata(article: Article, extraction: Extraction) -> None:
+    article.authors = extraction.authors
+    article.published_at = extraction.published_at or article.published_at
+    article.modified_at = extraction.modified_at or article.modified_at
+    article.language = extraction.language or article.language
+
+
+def set_simhash(article: Article, signed: int | None) -> None:
+    """Store the article's simhash and its four 16-bit bands (the near-duplicate index)."""
+    article.simhash = signed
+    if signed is None:
+        article.simhash_band0 = article.simhash_band1 = None
+        article.simhash_band2 = article.simhash_band3 = None
+        return
+    b = fingerprints.bands(fingerprints.from_signed64(signed))
+    article.simhash_band0, article.simhash_band1, article.simhash_band2, article.simhash_band3 = b
+
+
+def cluster(session: Session, article: Article) -> None:
+    """Join the cluster of a near-duplicate seen within a few days (banded simhash lookup)."""
+    if article.simhash is None or article.simhash_band0 is None:
+        return
+    # Crawl time, not the page's claimed date: wire copies are fetched within days of each
+    # other, and published_at is missing or wrong too often to gate on.
+    when = article.first_seen_at
+    candidates = session.scalars(
+        select(Article).where(
+            Article.id != article.id,
+            or_(
+                Article.simhash_band0 == article.simhash_band0,
+                Article.simhash_band1 == article.simhash_band1,
+                Article.simhash_band2 == article.simhash_band2,
+                Article.simhash_band3 == article.simhash_band3,
+            ),
+            Article.first_seen_at >= when - CLUSTER_WINDOW,
+            Article.first_seen_at <= when + CLUSTER_WINDOW,
+        )
+    ).all()
+    mine = fingerprints.from_signed64(article.simhash)
+    near = [
+        c
+        for c in candidates
+        if c.simhash is not None
+        and fingerprints.hamming(mine, fingerprints.from_signed64(c.simhash))
+        <= CLUSTER_MAX_DISTANCE
+    ]
+    if not near:
+        return
+    found = {c.cluster_id for c in near if c.cluster_id is not None}
+    if article.cluster_id is not None:
+        found.add(article.cluster_id)
+    cluster_id = min([*found, article.id, *(c.id for c in near)])
+    # Merge whole clusters, not just the neighbours found: A~C and B~C put A, B, C and
+    # everything already clustered with A or B under one id.
+    members = [article.id, *(c.id for c in near)]
+    stmt = update(Article).values(cluster_id=cluster_id)
+    if found:
+        stmt = stmt.where(or_(Article.id.in_(members), Article.cluster_id.in_(found)))
+    else:
+        stmt = stmt.where(Article.id.in_(members))
+    session.execute(stmt, execution_options={"synchronize_session": "fetch"})

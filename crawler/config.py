@@ -22,51 +22,17 @@ from pydantic import (
     model_validator,
 )
 
+from storage.durations import parse_duration, parse_every
+
 DEFAULT_CONFIG_FILE = "newsarchive.toml"
 ENV_DATABASE_URL = "NEWSARCHIVE_DATABASE_URL"
 ENV_CONFIG = "NEWSARCHIVE_CONFIG"
 DEFAULT_USER_AGENT = "newsarchive/0.1 (+https://github.com/newsarchive/newsarchive)"
 DEFAULT_REVISIT = ("1h", "6h", "1d", "3d", "7d")
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)\s*$", re.IGNORECASE)
-_UNIT_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
-_EVERY = re.compile(
-    r"^\s*every\s+(\d+)\s*(seconds?|minutes?|hours?|days?|s|m|h|d)\s*$", re.IGNORECASE
-)
-
-
-# Anything longer is a typo, and would overflow datetime arithmetic later (year 9999).
-MAX_DURATION = timedelta(days=3660)
-
 
 class ConfigError(Exception):
     """A configuration problem, phrased as one line naming the file, the key and the problem."""
-
-
-def parse_duration(text: str) -> timedelta:
-    """Parse "90s", "15m", "1h", "3d", "1w" into a timedelta."""
-    m = _DURATION.match(text)
-    if not m:
-        raise ValueError(f"not a duration: {text!r} (use e.g. 30m, 6h, 1d)")
-    return _bounded(float(m.group(1)) * _UNIT_SECONDS[m.group(2).lower()], text)
-
-
-def _bounded(seconds: float, text: str) -> timedelta:
-    if seconds > MAX_DURATION.total_seconds():
-        raise ValueError(f"too long: {text!r} (at most {MAX_DURATION.days}d)")
-    return timedelta(seconds=seconds)
-
-
-def parse_every(text: str) -> timedelta:
-    """Parse a schedule like "every 30 minutes" into its interval."""
-    m = _EVERY.match(text)
-    if not m:
-        raise ValueError(f"not a schedule: {text!r} (use e.g. 'every 30 minutes')")
-    n, unit = int(m.group(1)), m.group(2).lower()
-    seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit[0]]
-    if n <= 0:
-        raise ValueError(f"schedule interval must be positive: {text!r}")
-    return _bounded(n * seconds, text)
 
 
 def check_http_url(url: str) -> str:

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from storage import textdiff
 from storage.archive import find_article
+from storage.durations import parse_duration
 from storage.errors import NotFound, QueryError
 from storage.models import Article, Capture, CrawlRun, Extraction, Site, Version
 from storage.search import Filters, Hit, parse_query, search
@@ -55,8 +56,7 @@ __all__ = [
 ]
 
 _MAX_ID = 2**63 - 1  # larger cannot be an id on either database
-_AGE = re.compile(r"^(\d+)\s*([hdw])$")
-_AGE_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
+_AGE = re.compile(r"^\d+\s*[hdw]$")
 
 
 def parse_when(value: str, *, end: bool = False) -> datetime:
@@ -76,8 +76,8 @@ def parse_when(value: str, *, end: bool = False) -> datetime:
 
 
 def _parse_when(raw: str, value: str, end: bool) -> datetime:
-    if m := _AGE.match(raw):
-        return datetime.now(UTC) - timedelta(**{_AGE_UNITS[m.group(2)]: int(m.group(1))})
+    if _AGE.match(raw):
+        return datetime.now(UTC) - parse_duration(raw)
     for fmt, step in (("%Y-%m-%d", "day"), ("%Y-%m", "month"), ("%Y", "year")):
         try:
             start = datetime.strptime(raw, fmt).replace(tzinfo=UTC)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config import ConfigError, load_config, parse_duration, parse_every
+from crawler.config import ConfigError, load_config
+from storage.durations import parse_duration, parse_every
 
 GOOD = """
 [archive]

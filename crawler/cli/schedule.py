@@ -17,7 +17,8 @@ from typing import Any
 import click
 
 from crawler.cli import AppContext, pass_app
-from crawler.config import MAX_DURATION, Config, parse_duration, parse_every
+from crawler.config import Config
+from storage.durations import MAX_DURATION, parse_duration, parse_every
 
 ENV_LEASE_SECONDS = "NEWSARCHIVE_LEASE_SECONDS"
 

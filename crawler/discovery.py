@@ -142,12 +142,12 @@ def explain(
     return [d.public() for d in page.decisions]
 
 
-def format_discovery(d: Discovery, fmt: str = "text") -> str:
-    """Render a Discovery as `text` (a readable listing) or `json` (the dataclass's fields)."""
+def format_discovery(d: Discovery, fmt: str = "table") -> str:
+    """Render a Discovery as `table` (a readable listing) or `json` (the dataclass's fields)."""
     if fmt == "json":
         return json.dumps(asdict(d), indent=2)
-    if fmt != "text":
-        raise ValueError(f"unknown format {fmt!r}: expected 'text' or 'json'")
+    if fmt != "table":
+        raise ValueError(f"unknown format {fmt!r}: expected 'table' or 'json'")
     lines = [f"article links ({len(d.article_links)}):"]
     lines += [f"  {u}" for u in d.article_links]
     lines.append(f"next page: {d.next_page or '(none)'}")
@@ -162,7 +162,7 @@ def format_explanation(decisions: Sequence[LinkDecision], fmt: str = "table") ->
     """Render explain()'s decisions as `table` (a summary, then one line per link) or `json`."""
     if fmt == "json":
         return json.dumps([asdict(d) for d in decisions], indent=2, ensure_ascii=False)
-    if fmt not in ("table", "text"):
+    if fmt != "table":
         raise ValueError(f"unknown format {fmt!r}: expected 'table' or 'json'")
     taken = sum(d.taken for d in decisions)
     kinds = Counter(d.reason.split(":")[0].split(" (")[0] for d in decisions if not d.taken)

@@ -397,8 +397,3 @@ def format_summary(summaries: Sequence[RunSummary]) -> str:
         if errors:
             lines.append("  errors: " + ", ".join(f"{k}={v}" for k, v in errors.items()))
     return "\n".join(lines)
-
-
-def is_tty() -> bool:
-    """True when stdout is a terminal (rich progress) rather than a pipe or file."""
-    return sys.stdout.isatty()

@@ -28,6 +28,15 @@ class UrlInfo:
     # re-extract it from WARC instead of fetching the page again.
     pending_capture_id: int | None = None
 
+    def conditional_headers(self) -> dict[str, str]:
+        """If-None-Match / If-Modified-Since from the last fetch's validators (RFC 9110)."""
+        headers = {}
+        if self.etag:
+            headers["If-None-Match"] = self.etag
+        if self.last_modified:
+            headers["If-Modified-Since"] = self.last_modified
+        return headers
+
 
 def lookup(session: Session, wanted: Sequence[str]) -> dict[str, UrlInfo]:
     """For each URL: is it an archived article (under any variant), and its validators."""

@@ -271,7 +271,7 @@ def test_url_shapes(url: str, article: bool) -> None:
 
 def test_format_discovery_as_text_and_json() -> None:
     d = Discovery(["http://a/1", "http://a/2"], "http://a/?page=2", ["http://a/c/"], [])
-    text = format_discovery(d, "text")
+    text = format_discovery(d, "table")
     assert "article links (2):\n  http://a/1\n  http://a/2" in text
     assert "next page: http://a/?page=2" in text and "feeds (0):" in text
     assert json.loads(format_discovery(d, "json")) == {
@@ -280,7 +280,7 @@ def test_format_discovery_as_text_and_json() -> None:
         "category_links": ["http://a/c/"],
         "feeds": [],
     }
-    assert "next page: (none)" in format_discovery(Discovery(), "text")
+    assert "next page: (none)" in format_discovery(Discovery(), "table")
     with pytest.raises(ValueError, match="unknown format 'xml'"):
         format_discovery(d, "xml")
 

@@ -100,6 +100,8 @@ def _register_commands() -> None:
     for module in (
         "crawler.cli.crawl",
         "crawler.cli.query",
+        "crawler.cli.export",
+        "crawler.cli.reextract",
         "crawler.cli.schedule",
         "crawler.cli.serve",
     ):

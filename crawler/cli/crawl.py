@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from crawler.cli import AppContext, pass_app
+from crawler.cli.options import is_tty
 
 
 @click.command()
@@ -49,7 +50,7 @@ def crawl(
     Example:
         newsarchive crawl example-news --max-pages 3
     """
-    from crawler.runner import format_summary, is_tty, run_crawl
+    from crawler.runner import format_summary, run_crawl
 
     config = app.config
     if worker and not config.archive.frontier:
@@ -145,7 +146,7 @@ def _live_progress() -> _LiveProgress:
 )
 @click.option("--url", "base_url", help="The page's URL (with --html).")
 @click.option("--article-pattern", help="Regex that article URLs match (overrides heuristics).")
-@click.option("--format", "fmt", type=click.Choice(["text", "table", "json"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @click.option(
     "--explain", is_flag=True, help="List every link of the page: taken or left, and why."
 )
@@ -199,7 +200,7 @@ def discover(
         click.echo(format_explanation(decisions, fmt))
         return
     found = run_discover(body, page_url, article_pattern=article_pattern)
-    click.echo(format_discovery(found, "text" if fmt == "table" else fmt))
+    click.echo(format_discovery(found, fmt))
 
 
 def _fetch(url: str, app: AppContext) -> tuple[bytes, str]:

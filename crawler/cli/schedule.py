@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from crawler.cli import AppContext, pass_app
+from crawler.cli.options import is_tty
 from crawler.config import Config
 from storage.durations import MAX_DURATION, parse_duration, parse_every
 
@@ -240,7 +241,7 @@ def _print_table(entries: list[Any], leader: str | None) -> None:
         if e.next_fire is not None and e.next_fire < now:
             next_fire += " (due)"  # runs when a scheduler next leads, within the misfire grace
         table.add_row(e.job_id, e.schedule, next_fire, e.state, _when(e.last_fire), last)
-    console = Console(width=160 if not sys.stdout.isatty() else None)
+    console = Console(width=None if is_tty() else 160)
     console.print(table)
     console.print(f"leader: {leader or 'none (no scheduler running)'}")
 

@@ -169,12 +169,8 @@ class NewsSpider(Spider):
         return settings.getint(name, default) if settings is not None else default
 
     def _category_request(self, url: str, page: int, known: UrlInfo | None = None) -> Request:
-        headers = {}
         # Incremental crawls ask "changed since last time?": a 304 means nothing new here.
-        if known is not None and known.etag:
-            headers["If-None-Match"] = known.etag
-        if known is not None and known.last_modified:
-            headers["If-Modified-Since"] = known.last_modified
+        headers = known.conditional_headers() if known is not None else {}
         return Request(
             url,
             callback=self.parse_category,
@@ -298,11 +294,7 @@ class NewsSpider(Spider):
                 # that names it again is no reason to download it again. --full does.
                 self.stats_.add("articles_known")
                 continue
-            headers = {}
-            if known.known_article and known.etag:
-                headers["If-None-Match"] = known.etag
-            if known.known_article and known.last_modified:
-                headers["If-Modified-Since"] = known.last_modified
+            headers = known.conditional_headers() if known.known_article else {}
             meta: dict[str, Any] = {
                 KIND_META: PageKind.ARTICLE.value,
                 "na_new": not known.known_article,

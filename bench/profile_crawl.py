@@ -1,0 +1,115 @@
+"""Where a crawl's time goes: py-spy over one `crawl --full` of the bench site.
+
+Run: ``python -m bench.profile_crawl [--copies K] [--out DIR]`` (needs ``py-spy`` on PATH or
+in the virtualenv: ``pip install py-spy``). Records every process of the crawl (the crawl
+process with its threads, the forkserver, the extraction workers) with
+``py-spy record --subprocesses --threads --format raw``, keeps the raw stacks in DIR, and
+prints, per process role, the functions with the largest inclusive and self shares of the
+samples. py-spy counts a thread that waits for the GIL as busy, so these are shares of
+samples, not CPU; bench_crawl's CPU ms per page turns them into milliseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+from bench.bench_crawl import crawl_command, run_tree
+from bench.benchsite import BenchSite, load_pages, serve
+
+_PROCESS = re.compile(r'^process \d+:"(?P<cmd>[^"]*)"')
+_THREAD = re.compile(r"^thread \((?P<id>0x[0-9A-Fa-f]+)\)")
+_FRAME = re.compile(r"^(?P<fn>\S+) \((?P<file>[^:)]+)(?::\d+)?\)$")
+
+
+def _role(cmdline: str) -> str:
+    if "forkserver" in cmdline:
+        return "forkserver"
+    if "multiprocessing" in cmdline or "resource_tracker" in cmdline:
+        return "extraction worker" if "spawn_main" in cmdline else "mp helper"
+    return "crawl process"
+
+
+def _short(frame: str) -> str:
+    m = _FRAME.match(frame)
+    if not m:
+        return frame
+    path = m["file"]
+    for marker in ("site-packages/", "python3.11/", "/i16/", "/main/"):
+        if marker in path:
+            path = path.split(marker, 1)[1]
+            break
+    return f"{m['fn']} ({path})"
+
+
+def summarise(raw: Path, top: int = 25) -> str:
+    """Per process role: samples, and the functions with the largest inclusive/self shares."""
+    inclusive: dict[str, Counter[str]] = {}
+    own: dict[str, Counter[str]] = {}
+    totals: Counter[str] = Counter()
+    for line in raw.read_text(encoding="utf-8", errors="replace").splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        frames = stack.split(";")
+        role = "crawl process"
+        if frames and (m := _PROCESS.match(frames[0])):
+            role = _role(m["cmd"])
+            frames = frames[1:]
+        if frames and _THREAD.match(frames[0]):
+            frames = frames[1:]
+        names = [_short(f) for f in frames]
+        totals[role] += count
+        inc = inclusive.setdefault(role, Counter())
+        for name in set(names):
+            inc[name] += count
+        if names:
+            own.setdefault(role, Counter())[names[-1]] += count
+    out = []
+    for role, total in totals.most_common():
+        out.append(f"## {role}: {total} samples")
+        out.append("inclusive:")
+        for name, n in inclusive[role].most_common(top):
+            out.append(f"  {100 * n / total:5.1f}%  {name}")
+        out.append("self:")
+        for name, n in own.get(role, Counter()).most_common(top):
+            out.append(f"  {100 * n / total:5.1f}%  {name}")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Crawl the bench site under py-spy; print the summary and keep the raw stacks."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--copies", type=int, default=3)
+    parser.add_argument("--rate", type=int, default=100, help="py-spy samples per second")
+    parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "crawl-profile")
+    parser.add_argument("--summarise", type=Path, help="only summarise this raw file")
+    parser.add_argument("--quick", action="store_true", help="one copy")
+    args = parser.parse_args(argv)
+    if args.summarise:
+        print(summarise(args.summarise))
+        return
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(spy).exists():
+        raise SystemExit("py-spy not found: pip install py-spy")
+    args.out.mkdir(parents=True, exist_ok=True)
+    raw = args.out / "crawl.txt"
+    site = BenchSite(load_pages(), copies=1 if args.quick else args.copies)
+    with tempfile.TemporaryDirectory(prefix="bench-profile-") as tmp, serve(site) as running:
+        cmd = crawl_command(site, Path(tmp), running)
+        spied = [spy, "record", "--subprocesses", "--threads", "--format", "raw"]
+        spied += ["-r", str(args.rate), "-o", str(raw), "--", *cmd]
+        run = run_tree(spied, Path(tmp), running)
+    print(run.output.strip()[-1500:])
+    print(f"crawl under py-spy: {run.seconds:.1f}s, first request after {run.first_request:.2f}s")
+    print(summarise(raw))
+
+
+if __name__ == "__main__":
+    main()

@@ -22,17 +22,29 @@ from pathlib import Path
 from bench.bench_crawl import crawl_command, run_tree
 from bench.benchsite import BenchSite, load_pages, serve
 
-_PROCESS = re.compile(r'^process \d+:"(?P<cmd>[^"]*)"')
-_THREAD = re.compile(r"^thread \((?P<id>0x[0-9A-Fa-f]+)\)")
+_PROCESSES = re.compile(r'^(?:process \d+:"[^"]*";)+')  # command lines may hold ";"
+_PROCESS = re.compile(r'process \d+:"(?P<cmd>[^"]*)";')
+_THREAD = re.compile(r"^thread \(\d+\)(?:: (?P<name>.*))?$")
 _FRAME = re.compile(r"^(?P<fn>\S+) \((?P<file>[^:)]+)(?::\d+)?\)$")
 
 
-def _role(cmdline: str) -> str:
-    if "forkserver" in cmdline:
-        return "forkserver"
-    if "multiprocessing" in cmdline or "resource_tracker" in cmdline:
-        return "extraction worker" if "spawn_main" in cmdline else "mp helper"
+def _role(cmdlines: list[str]) -> str:
+    """The crawl, its forkserver or resource tracker, or a worker forked by the forkserver."""
+    if len(cmdlines) >= 3 and "forkserver" in cmdlines[1]:
+        return "extraction worker"
+    if len(cmdlines) == 2:
+        return "forkserver" if "forkserver" in cmdlines[1] else "mp helper"
     return "crawl process"
+
+
+def _thread_role(name: str) -> str:
+    if name.startswith("MainThread"):
+        return "reactor thread"
+    if name.startswith("archive-writer"):
+        return "archive writer thread"
+    if name.startswith("Thread-") or "QueueManager" in name:
+        return "process pool manager thread"
+    return "other threads"
 
 
 def _short(frame: str) -> str:
@@ -57,12 +69,13 @@ def summarise(raw: Path, top: int = 25) -> str:
         if not stack or not count_text.isdigit():
             continue
         count = int(count_text)
-        frames = stack.split(";")
-        role = "crawl process"
-        if frames and (m := _PROCESS.match(frames[0])):
-            role = _role(m["cmd"])
-            frames = frames[1:]
-        if frames and _THREAD.match(frames[0]):
+        prefix = _PROCESSES.match(stack)
+        role = _role([m["cmd"] for m in _PROCESS.finditer(prefix[0])] if prefix else [])
+        frames = stack[prefix.end() if prefix else 0 :].split(";")
+        if frames and (thread := _THREAD.match(frames[0])):
+            # Threads by name: the crawl process's reactor, archive writer, pool manager.
+            if role == "crawl process":
+                role = f"crawl process, {_thread_role(thread['name'] or '')}"
             frames = frames[1:]
         names = [_short(f) for f in frames]
         totals[role] += count

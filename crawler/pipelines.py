@@ -7,7 +7,6 @@ writer thread; this coroutine only awaits their futures, so the event loop never
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
@@ -16,11 +15,11 @@ from typing import Any
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
-from crawler.extraction import EXTRACTOR_ID, ExtractionHints, extract
+from crawler.extraction import EXTRACTOR_ID, ExtractionHints
 from crawler.items import ArticlePage, StoredPage
+from crawler.pool import extract_with_fingerprints
 from crawler.services import CrawlServices, services_of
 from crawler.writer import load_capture
-from storage import fingerprints
 from storage.records import Capture, Extracted, Outcome, PageState
 
 log = logging.getLogger(__name__)
@@ -31,22 +30,6 @@ _COUNTER = {
     Outcome.UNCHANGED: "articles_unchanged",
     Outcome.SKIPPED: "articles_skipped",
 }
-
-
-def extract_with_fingerprints(*args: Any, **kwargs: Any) -> Extracted:
-    """extract(), plus the content hash and simhash, computed in the worker process.
-
-    Hashing a 20 kB text costs a few ms of CPU; done here it stays off the crawl process,
-    whose one GIL serves the event loop and the archive writer.
-    """
-    extracted = extract(*args, **kwargs)
-    if not extracted.text:
-        return extracted
-    return dataclasses.replace(
-        extracted,
-        text_hash=fingerprints.content_hash(extracted.title, extracted.text),
-        simhash=fingerprints.simhash(extracted.text) if extracted.has_body else None,
-    )
 
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "application/xml", "text/xml")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.config import Config
+from crawler.pool import PRELOAD
 from crawler.writer import ArchiveWriter
 from storage import state
 from storage.db import Archive, is_postgresql
@@ -119,7 +120,7 @@ class CrawlServices:
         # forkserver: forking a process that runs Twisted and SQLite threads is unsafe.
         ctx = multiprocessing.get_context("forkserver")
         # Workers fork from a server that imported the extractor once, not each on its own.
-        ctx.set_forkserver_preload(["crawler.extraction", "storage.fingerprints"])
+        ctx.set_forkserver_preload(PRELOAD)
         return ProcessPoolExecutor(
             max_workers=self.workers, mp_context=ctx, initializer=_pool_initializer
         )

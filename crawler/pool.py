@@ -3,12 +3,14 @@
 Kept apart from crawler.pipelines on purpose: a worker unpickles a job by importing the
 module of its function, and crawler.pipelines would pull Scrapy, SQLAlchemy and the
 archive writer into every worker (about a second of CPU each, per crawl). This module
-imports only the extractor and storage.fingerprints, which the forkserver preloads.
+imports only the extractor and storage.fingerprints, which the forkserver preloads;
+the pool's initializer lives here for the same reason.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import signal
 from typing import Any
 
 from crawler.extraction import extract
@@ -17,6 +19,11 @@ from storage.records import Extracted
 
 # The forkserver imports these once; every worker forked from it starts warm.
 PRELOAD = [__name__]
+
+
+def worker_initializer() -> None:
+    """Workers must not take the crawl's Ctrl-C: the parent decides when they stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def extract_with_fingerprints(*args: Any, **kwargs: Any) -> Extracted:

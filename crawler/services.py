@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.config import Config
-from crawler.pool import PRELOAD
+from crawler.pool import PRELOAD, worker_initializer
 from crawler.writer import ArchiveWriter
 from storage import state
 from storage.db import Archive, is_postgresql
@@ -79,13 +79,6 @@ def services_of(crawler: Any) -> CrawlServices | None:
     return services if isinstance(services, CrawlServices) else None
 
 
-def _pool_initializer() -> None:
-    # Workers must not take the crawl's Ctrl-C: the parent decides when they stop.
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 class CrawlServices:
     """Everything a crawl process shares between its spiders."""
 
@@ -122,7 +115,7 @@ class CrawlServices:
         # Workers fork from a server that imported the extractor once, not each on its own.
         ctx.set_forkserver_preload(PRELOAD)
         return ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=ctx, initializer=_pool_initializer
+            max_workers=self.workers, mp_context=ctx, initializer=worker_initializer
         )
 
     def restart_pool(self, old: ProcessPoolExecutor | None = None, *, kill: bool = False) -> None:

@@ -15,7 +15,6 @@ from typing import Any
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
-from crawler.extraction import EXTRACTOR_ID, ExtractionHints
 from crawler.items import ArticlePage, StoredPage
 from crawler.pool import extract_with_fingerprints
 from crawler.services import CrawlServices, services_of
@@ -124,7 +123,11 @@ class ArchivePipeline:
     ) -> Extracted:
         """Extract in the pool, bounded in time; a page that hangs or kills its worker gets
         an error extraction (so it is recorded once, not retried on every run)."""
-        hints = ExtractionHints(published=feed_date) if feed_date else None
+        hints = None
+        if feed_date:
+            from crawler.extraction import ExtractionHints  # trafilatura: see crawler.pool
+
+            hints = ExtractionHints(published=feed_date)
         url = capture.final_url or capture.url
         timeout = self.services.config.archive.extraction_timeout
         for attempt in (1, 2, 3):
@@ -159,4 +162,6 @@ class ArchivePipeline:
 
 
 def _failed(error: str) -> Extracted:
+    from crawler.extraction import EXTRACTOR_ID  # trafilatura: see crawler.pool
+
     return Extracted(extractor_id=EXTRACTOR_ID, state=PageState.ERROR, error=error)

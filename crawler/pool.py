@@ -13,12 +13,12 @@ import dataclasses
 import signal
 from typing import Any
 
-from crawler.extraction import extract
 from storage import fingerprints
 from storage.records import Extracted
 
-# The forkserver imports these once; every worker forked from it starts warm.
-PRELOAD = [__name__]
+# The forkserver imports these once; every worker forked from it starts warm. The crawl
+# process itself imports none of them up front (see extract_with_fingerprints).
+PRELOAD = [__name__, "crawler.extraction", "trafilatura.deduplication"]
 
 
 def worker_initializer() -> None:
@@ -32,6 +32,10 @@ def extract_with_fingerprints(*args: Any, **kwargs: Any) -> Extracted:
     Hashing a 20 kB text costs a few ms of CPU; done here it stays off the crawl process,
     whose one GIL serves the event loop and the archive writer.
     """
+    # Imported on call: the crawl process imports this module for the function's name
+    # only, and should not pay for importing trafilatura before its first request.
+    from crawler.extraction import extract
+
     extracted = extract(*args, **kwargs)
     if not extracted.text:
         return extracted

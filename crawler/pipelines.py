@@ -69,7 +69,9 @@ class ArchivePipeline:
     async def _process(self, item: ArticlePage) -> Any:
         stats = self.services.site_stats(item.site)
         try:
-            ref = await asyncio.wrap_future(item.capture)
+            # Extraction starts once the WARC record is written, while the batch holding
+            # the captures row commits; the record waits for that commit (below).
+            ref = await asyncio.wrap_future(getattr(item.capture, "written", item.capture))
         except Exception as exc:
             stats.error("archive_write")
             log.error("capture of %s failed: %s", item.url, exc)
@@ -82,6 +84,12 @@ class ArchivePipeline:
             # New bytes, or the same bytes as a capture that never became an article (the
             # crawl was killed between capture and extraction): extract them.
             extracted = await self._extract(capture, item.body, item.feed_date)
+        try:
+            ref = await asyncio.wrap_future(item.capture)  # the committed row
+        except Exception as exc:
+            stats.error("archive_write")
+            log.error("capture of %s failed: %s", item.url, exc)
+            return None
         try:
             result = await asyncio.wrap_future(self.services.writer.record(ref, extracted))
         except Exception as exc:

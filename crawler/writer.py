@@ -68,6 +68,31 @@ class CaptureRef:
         return self.capture.record_kind == RecordKind.REVISIT
 
 
+class CaptureFuture(Future[CaptureRef]):
+    """A capture's future: resolves once its captures row commits. ``written`` resolves
+    earlier, as soon as the WARC record is on disk and the row inserted (uncommitted), so
+    extraction can start while the batch commits; the same exception if that fails."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written: Future[CaptureRef] = Future()
+        self.add_done_callback(self._settle_written)
+
+    def _settle_written(self, done: Future[CaptureRef]) -> None:
+        if self.written.done():
+            return
+        if (exc := done.exception()) is not None:
+            self.written.set_exception(exc)
+        else:
+            self.written.set_result(done.result())
+
+    def note_written(self, ref: CaptureRef) -> CaptureRef:
+        """Called on the writer thread when the capture job has run (first run only)."""
+        if not self.written.done():
+            self.written.set_result(ref)
+        return ref
+
+
 @dataclass
 class _Job:
     fn: Callable[[Session], Any]
@@ -113,10 +138,14 @@ class ArchiveWriter:
         self._queue.put(job)
         return job.future
 
-    def capture(self, ex: Exchange) -> Future[CaptureRef]:
+    def capture(self, ex: Exchange) -> CaptureFuture:
         """Write the exchange to WARC (revisit if unchanged) and insert its captures row."""
         memo: dict[str, Any] = {}  # the WARC write survives a retried database transaction
-        return self.submit(lambda s: self._capture(s, ex, memo))
+        if self._closed:
+            raise RuntimeError("archive writer is closed")
+        future = CaptureFuture()
+        self._queue.put(_Job(lambda s: future.note_written(self._capture(s, ex, memo)), future))
+        return future
 
     def record(
         self, ref: CaptureRef, extracted: Extracted | None

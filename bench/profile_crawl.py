@@ -59,6 +59,64 @@ def _short(frame: str) -> str:
     return f"{m['fn']} ({path})"
 
 
+# Activities, first match wins: (name, roles it applies to, a frame that marks it).
+ACTIVITIES = [
+    ("idle: waiting in select/poll/locks (not CPU)", "", ("select (selectors.py",
+     "wait (threading.py", "Queue.get (queue.py", "_worker (concurrent/futures/thread.py",
+     "_recv (multiprocessing", "poll (selectors.py", "select.poll")),
+    ("start-up: imports", "", ("_find_and_load (",)),
+    ("archive.record(): article, extraction, version rows, FTS (storage/archive.py)", "crawl",
+     ("record (storage/archive.py",)),
+    ("WARC write: deflate + digests (storage/warc.py)", "crawl", ("WarcStore.write_exchange",)),
+    ("capture row, url_state, previous-capture lookup (crawler/writer.py _capture)", "crawl",
+     ("ArchiveWriter._capture",)),
+    ("writer batches: savepoints, commits, futures", "crawl", ("ArchiveWriter._run",)),
+    ("pool feeding: pickling page bodies, pipe writes", "crawl", ("Queue._feed",
+     "_ExecutorManagerThread")),
+    ("Scrapy, Twisted, asyncio: downloads, scheduling, middlewares, spider", "crawl",
+     ("CrawlerProcess.start", "run_crawl (crawler/runner.py")),
+    ("trafilatura body extraction (bare_extraction)", "worker", ("bare_extraction (",)),
+    ("metadata rules (crawler/extraction _assemble)", "worker", ("_assemble (crawler/extraction",)),
+    ("decoding and HTML parsing (decode_html, load_html)", "worker",
+     ("decode_html (", "load_html (")),
+    ("fingerprints: content hash, simhash", "worker", ("content_hash (", "simhash (")),
+    ("job and result pickling, pipes", "worker", ("_process_worker (", "_sendback_result")),
+]  # fmt: skip
+
+
+def by_activity(raw: Path) -> str:
+    """Shares of the crawl process's and the workers' busy samples, by activity."""
+    counts: dict[str, Counter[str]] = {"crawl": Counter(), "worker": Counter()}
+    for line in raw.read_text(encoding="utf-8", errors="replace").splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        prefix = _PROCESSES.match(stack)
+        role = _role([m["cmd"] for m in _PROCESS.finditer(prefix[0])] if prefix else [])
+        kind = {"crawl process": "crawl", "extraction worker": "worker"}.get(role)
+        if kind is None:
+            continue
+        frames = [_short(f) for f in stack[prefix.end() if prefix else 0 :].split(";")]
+        leaf = frames[-1] if frames else ""
+        name = "other"
+        for activity, applies, marks in ACTIVITIES:
+            if applies and applies != kind:
+                continue
+            where = [leaf] if activity.startswith("idle") else frames
+            if any(f.startswith(m) or m in f for f in where for m in marks):
+                name = activity
+                break
+        counts[kind][name] += int(count_text)
+    out = []
+    for kind, counter in counts.items():
+        busy = sum(n for a, n in counter.items() if not a.startswith("idle"))
+        out.append(f"## {kind}: {busy} busy samples (idle ones left out of the shares)")
+        for activity, n in counter.most_common():
+            if not activity.startswith("idle"):
+                out.append(f"  {100 * n / max(busy, 1):5.1f}%  {activity}")
+    return "\n".join(out)
+
+
 def summarise(raw: Path, top: int = 25) -> str:
     """Per process role: samples, and the functions with the largest inclusive/self shares."""
     inclusive: dict[str, Counter[str]] = {}
@@ -106,6 +164,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="one copy")
     args = parser.parse_args(argv)
     if args.summarise:
+        print(by_activity(args.summarise))
         print(summarise(args.summarise))
         return
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
@@ -121,6 +180,7 @@ def main(argv: list[str] | None = None) -> None:
         run = run_tree(spied, Path(tmp), running)
     print(run.output.strip()[-1500:])
     print(f"crawl under py-spy: {run.seconds:.1f}s, first request after {run.first_request:.2f}s")
+    print(by_activity(raw))
     print(summarise(raw))
 
 

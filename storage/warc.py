@@ -96,6 +96,16 @@ class WrittenRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class PreparedExchange:
+    """A response record and its request record, deflated, ready to append."""
+
+    members: bytes  # the response (or revisit) member, then the request member
+    response_length: int  # bytes of the response member
+    digest: str | None  # WARC-Payload-Digest of the body
+    record_kind: RecordKind = RecordKind.RESPONSE
+
+
+@dataclass(frozen=True, slots=True)
 class StoredRecord:
     """One WARC record read back: HTTP status/headers and the payload as stored."""
 
@@ -315,27 +325,71 @@ class WarcStore:
                 )
                 kind = RecordKind.REVISIT
             else:
-                main = self._writer.create_warc_record(
-                    url,
-                    "response",
-                    payload=BytesIO(body),
-                    length=len(body),
-                    http_headers=http,
-                    warc_headers_dict={
-                        **_warc_fields("response", url, date),
-                        "WARC-Payload-Digest": digest,
-                    },
+                return self.append_prepared(
+                    self.prepare_response(
+                        url=url,
+                        method=method,
+                        request_headers=request_headers,
+                        status=status,
+                        reason=reason,
+                        response_headers=response_headers,
+                        body=body,
+                        fetched_at=fetched_at,
+                        protocol=protocol,
+                        digest=digest,
+                    )
                 )
-                kind = RecordKind.RESPONSE
         request = self._request_record(url, method, request_headers, protocol, date, main)
         main_bytes = self._member(main)
         exchange = main_bytes + self._member(request)
+        return self.append_prepared(PreparedExchange(exchange, len(main_bytes), digest, kind))
+
+    def prepare_response(
+        self,
+        *,
+        url: str,
+        method: str = "GET",
+        request_headers: list[tuple[str, str]],
+        status: int,
+        reason: str = "",
+        response_headers: list[tuple[str, str]],
+        body: bytes,
+        fetched_at: datetime,
+        protocol: str = "HTTP/1.1",
+        digest: str | None = None,
+    ) -> PreparedExchange:
+        """Build and deflate a response record and its request record, without touching
+        the file: safe on any thread, so the deflate can run beside the database work
+        (zlib-ng releases the GIL). ``append_prepared`` writes the result."""
+        date = _iso(fetched_at)
+        statusline = f"{status} {reason or _phrase(status)}".rstrip()
+        digest = digest or payload_digest(body)
+        headers = _stored_headers(response_headers, len(body))
+        main = self._writer.create_warc_record(
+            url,
+            "response",
+            payload=BytesIO(body),
+            length=len(body),
+            http_headers=StatusAndHeaders(statusline, headers, protocol=protocol),
+            warc_headers_dict={
+                **_warc_fields("response", url, date),
+                "WARC-Payload-Digest": digest,
+            },
+        )
+        request = self._request_record(url, method, request_headers, protocol, date, main)
+        main_bytes = self._member(main)
+        return PreparedExchange(main_bytes + self._member(request), len(main_bytes), digest)
+
+    def append_prepared(self, prepared: PreparedExchange) -> WrittenRecord:
+        """Append a prepared exchange (one write, flushed); where its response record lies."""
         with self._lock:
-            offset = self._append(exchange)
+            offset = self._append(prepared.members)
             assert self._name is not None
             name = self._name
             self._maybe_rotate()
-        return WrittenRecord(name, offset, len(main_bytes), digest, kind)
+        return WrittenRecord(
+            name, offset, prepared.response_length, prepared.digest, prepared.record_kind
+        )
 
     def _request_record(
         self,

@@ -16,6 +16,7 @@ Writes bench/results/crawl.md with the ratio crawl / ceiling in articles per sec
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import resource
@@ -26,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -35,13 +36,16 @@ from typing import Any
 import trafilatura
 from sqlalchemy import func, select
 
-from bench.benchsite import BenchSite, load_pages, serve
+from bench.benchsite import BenchSite, RunningSite, load_pages, serve
+from bench.peer_spider import OPTIONS as PEER_OPTIONS
+from bench.proctree import TreeMemory, sample_tree
 from crawler.extraction import TRAFILATURA_OPTIONS, extract
 from storage.db import Archive
 from storage.models import Article, Capture, CrawlRun, Extraction, Version
 
 RESULTS = Path(__file__).parent / "results" / "crawl.md"
-_CLK_TCK = os.sysconf("SC_CLK_TCK")
+PEER_SPIDER = Path(__file__).parent / "peer_spider.py"
+PER_HOST = 8  # requests in flight per host, for the crawl and the peer alike
 FETCHED_AT = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 CONFIG = """\
 # Written by bench/bench_crawl.py: a loopback site, so no delay and no throttle.
@@ -51,7 +55,7 @@ warc_dir = "{warc}"
 user_agent = "newsarchive-bench (+http://127.0.0.1/)"
 download_delay = 0
 autothrottle = false
-concurrency_per_domain = 16
+concurrency_per_domain = {per_host}
 
 [[sites]]
 key = "bench"
@@ -105,169 +109,110 @@ def ceiling(
     return seconds, cpu
 
 
-# -- the crawl in a subprocess, with its memory sampled --------------------------------------
+# -- the crawl in a subprocess, with its CPU and memory sampled ---------------------------
 
 
 @dataclass
-class TreeMemory:
-    """Peak memory of a process tree, sampled from /proc (kB)."""
+class TreeRun:
+    """One process tree run against the bench site: time, exit, output, CPU and memory."""
 
-    peak_sum_rss: int = 0  # largest sum of VmRSS over the tree at one sampling instant
-    hwm: dict[int, tuple[str, int]] = field(default_factory=dict)  # pid -> (name, VmHWM)
-    cpu: dict[int, float] = field(default_factory=dict)  # pid -> user + system CPU seconds
-    samples: int = 0
-
-    def cpu_by_role(self) -> dict[str, float]:
-        """CPU seconds (own threads only, last sample) summed per role."""
-        out: dict[str, float] = {}
-        for pid, seconds in self.cpu.items():
-            role = self.hwm[pid][0]
-            out[role] = out.get(role, 0.0) + seconds
-        return out
+    seconds: float
+    exit_code: int
+    output: str
+    memory: TreeMemory
+    first_request: float  # seconds from process start to the site's first request
+    served: int
 
     @property
-    def root_hwm(self) -> int:
-        """VmHWM of the sampled tree's first (root) process."""
-        return next(iter(self.hwm.values()), ("", 0))[1]
-
-    @property
-    def largest_child_hwm(self) -> int:
-        """The largest VmHWM among the root's descendants."""
-        return max((kb for _, kb in list(self.hwm.values())[1:]), default=0)
+    def cpu(self) -> float:
+        """User + system CPU seconds of the whole process tree (sampled)."""
+        return sum(self.memory.cpu.values())
 
 
-def _children_map() -> dict[int, list[int]]:
-    children: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", encoding="ascii", errors="replace") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    return children
-
-
-def _cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds of a live process's own threads (not its children)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / _CLK_TCK
-
-
-def _status(pid: int) -> tuple[str, int, int] | None:
-    """(name, VmRSS kB, VmHWM kB) of a live process, None when it is gone."""
-    fields: dict[str, str] = {}
-    try:
-        with open(f"/proc/{pid}/status", encoding="utf-8") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                fields[key] = value.strip()
-    except OSError:
-        return None
-    if "VmRSS" not in fields:  # a zombie
-        return None
-    return fields["Name"], int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
-
-
-def _role(pid: int, parent_role: str) -> str:
-    """What a descendant of the crawl is: forkserver, extraction worker, resource tracker."""
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            cmdline = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
-    except OSError:
-        return "other"
-    if parent_role == "forkserver":
-        return "extraction worker"
-    for marker, role in (("forkserver", "forkserver"), ("resource_tracker", "resource tracker")):
-        if marker in cmdline:
-            return role
-    return "other"
-
-
-def sample_tree(root: int, memory: TreeMemory, stop: threading.Event, every: float = 0.2) -> None:
-    """Until stop is set: walk root's process tree and keep the peaks in ``memory``."""
-    while not stop.is_set():
-        children = _children_map()
-        todo, total = [(root, "crawl")], 0
-        while todo:
-            pid, role = todo.pop()
-            todo += [(c, _role(c, role)) for c in children.get(pid, [])]
-            status = _status(pid)
-            if status is None:
-                continue
-            _name, rss, hwm = status
-            total += rss
-            memory.hwm[pid] = (role, max(hwm, memory.hwm.get(pid, ("", 0))[1]))
-            cpu = _cpu_seconds(pid)
-            if cpu is not None:
-                memory.cpu[pid] = max(cpu, memory.cpu.get(pid, 0.0))
-        memory.peak_sum_rss = max(memory.peak_sum_rss, total)
-        memory.samples += 1
-        stop.wait(every)
+def run_tree(cmd: list[str], cwd: Path, running: RunningSite) -> TreeRun:
+    """Run cmd against the started site, sampling its process tree's CPU and memory."""
+    memory, stop = TreeMemory(), threading.Event()
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd
+    )
+    sampler = threading.Thread(target=sample_tree, args=(proc.pid, memory, stop))
+    sampler.start()
+    output, _ = proc.communicate(timeout=900)
+    seconds = time.perf_counter() - start
+    stop.set()
+    sampler.join()
+    first = running.first_request_at
+    return TreeRun(
+        seconds=seconds,
+        exit_code=proc.returncode,
+        output=output,
+        memory=memory,
+        first_request=(first - start) if first is not None else float("nan"),
+        served=running.requests_served,
+    )
 
 
 @dataclass
 class CrawlResult:
     """What one crawl run did and cost."""
 
-    seconds: float
-    exit_code: int
+    run: TreeRun
     articles: int
     versions: int
     article_captures: int
     extraction_errors: int
     window: float  # first capture to last extraction row, seconds (the crawl proper)
     summary: str
-    memory: TreeMemory
     children_maxrss_kb: int
-    cpu: float  # user + system CPU seconds of the crawl's whole process tree (sampled)
+
+    @property
+    def seconds(self) -> float:
+        """Wall seconds from process start to exit."""
+        return self.run.seconds
+
+    @property
+    def cpu(self) -> float:
+        """CPU seconds of the crawl's process tree."""
+        return self.run.cpu
+
+
+def crawl_command(site: BenchSite, workdir: Path, running: RunningSite) -> list[str]:
+    """Write the crawl's config into workdir; the `newsarchive crawl` command line."""
+    config = workdir / "newsarchive.toml"
+    config.write_text(
+        CONFIG.format(
+            db=(workdir / "archive.db").as_posix(),
+            warc=(workdir / "warc").as_posix(),
+            start=running.start_url,
+            max_pages=site.page_count + 1,
+            per_host=PER_HOST,
+        ),
+        encoding="utf-8",
+    )
+    return [sys.executable, "-m", "crawler", "--config", str(config), "crawl", "--full"]
 
 
 def run_crawl(site: BenchSite, workdir: Path) -> CrawlResult:
     """Serve the site, crawl it in a subprocess, and read back what the archive holds."""
     db = workdir / "archive.db"
     with serve(site) as running:
-        config = workdir / "newsarchive.toml"
-        config.write_text(
-            CONFIG.format(
-                db=db.as_posix(),
-                warc=(workdir / "warc").as_posix(),
-                start=running.start_url,
-                max_pages=site.page_count + 1,
-            ),
-            encoding="utf-8",
-        )
-        cmd = [sys.executable, "-m", "crawler", "--config", str(config), "crawl", "--full"]
-        memory, stop = TreeMemory(), threading.Event()
-        start = time.perf_counter()
-        proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=workdir
-        )
-        sampler = threading.Thread(target=sample_tree, args=(proc.pid, memory, stop))
-        sampler.start()
-        output, _ = proc.communicate(timeout=900)
-        seconds = time.perf_counter() - start
-        stop.set()
-        sampler.join()
-        served = running.requests_served
+        run = run_tree(crawl_command(site, workdir, running), workdir, running)
     children_maxrss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    output = run.output
     print(output.strip()[-2000:], flush=True)
-    print(f"crawl: {seconds:.1f}s, {served} requests served", flush=True)
+    print(
+        f"crawl: {run.seconds:.1f}s, {run.served} requests served, first after"
+        f" {run.first_request:.2f}s",
+        flush=True,
+    )
     with Archive(f"sqlite:///{db.as_posix()}", migrate=False) as archive, archive.session() as s:
         first = s.scalar(select(func.min(Capture.fetched_at)))
         last = s.scalar(select(func.max(Extraction.created_at)))
         window = (last - first).total_seconds() if first and last else float("nan")
         run_stats = s.scalar(select(CrawlRun.stats).order_by(CrawlRun.id.desc()).limit(1))
         result = CrawlResult(
-            seconds=seconds,
-            exit_code=proc.returncode,
+            run=run,
             articles=s.scalar(select(func.count()).select_from(Article)) or 0,
             versions=s.scalar(select(func.count()).select_from(Version)) or 0,
             article_captures=s.scalar(
@@ -280,11 +225,54 @@ def run_crawl(site: BenchSite, workdir: Path) -> CrawlResult:
             or 0,
             window=window,
             summary=output.strip().splitlines()[-1] if output.strip() else f"{run_stats}",
-            memory=memory,
             children_maxrss_kb=children_maxrss,
-            cpu=sum(memory.cpu.values()),
         )
     return result
+
+
+# -- the peer: the spider a user would write by hand -----------------------------------------
+
+
+@dataclass
+class PeerResult:
+    """The hand-written spider's run: its process tree and the JSON lines it wrote."""
+
+    run: TreeRun
+    articles: int  # JSON lines written (one per article page)
+    with_text: int  # of which trafilatura found a body
+
+
+def run_peer(site: BenchSite, workdir: Path) -> PeerResult:
+    """`scrapy runspider bench/peer_spider.py` on the same site, politeness lifted as the
+    crawl's (8 requests per host, no delay, no AutoThrottle, robots.txt obeyed)."""
+    out = workdir / "peer.jsonl"
+    with serve(site) as running:
+        settings = {
+            "USER_AGENT": "newsarchive-bench-peer (+http://127.0.0.1/)",
+            "ROBOTSTXT_OBEY": "True",
+            "CONCURRENT_REQUESTS": "32",
+            "CONCURRENT_REQUESTS_PER_DOMAIN": str(PER_HOST),
+            "DOWNLOAD_DELAY": "0",
+            "AUTOTHROTTLE_ENABLED": "False",
+            "LOG_LEVEL": "WARNING",
+            "TELNETCONSOLE_ENABLED": "False",
+            "FEED_EXPORT_ENCODING": "utf-8",
+        }
+        cmd = [sys.executable, "-m", "scrapy", "runspider", str(PEER_SPIDER), "-O", str(out)]
+        cmd += ["-a", f"start_url={running.start_url}"]
+        for key, value in settings.items():
+            cmd += ["-s", f"{key}={value}"]
+        run = run_tree(cmd, workdir, running)
+    lines = out.read_text(encoding="utf-8").splitlines() if out.exists() else []
+    with_text = sum(1 for line in lines if json.loads(line).get("text"))
+    print(
+        f"peer: exit {run.exit_code}, {len(lines)} articles ({with_text} with text) in"
+        f" {run.seconds:.1f}s, first request after {run.first_request:.2f}s",
+        flush=True,
+    )
+    if run.exit_code != 0 or run.output.strip():
+        print(run.output.strip()[-2000:], flush=True)
+    return PeerResult(run, len(lines), with_text)
 
 
 # -- report ----------------------------------------------------------------------------------
@@ -297,44 +285,52 @@ def _mb(kb: int) -> str:
 NOTES_MARKER = "<!-- hand-written notes below are kept when the bench rewrites this file -->"
 
 
+def _first_request_note(name: str, run: TreeRun) -> str:
+    return f"{name} {run.first_request:.2f} s"
+
+
 def write_report(
     site: BenchSite,
     bare: tuple[float, float],
     full: tuple[float, float],
+    peer: PeerResult,
     crawl: CrawlResult,
     load: tuple[float, float, float],
     argv: str,
 ) -> None:
-    """bench/results/crawl.md: figures, ceilings, ratios, CPU, memory; notes kept."""
+    """bench/results/crawl.md: the four-way table with ratios, CPU, memory; notes kept."""
     n = site.article_count
     pages = crawl.article_captures
     full_rate, bare_rate = n / full[0], n / bare[0]
     crawl_rate = pages / crawl.seconds
+    peer_rate = peer.articles / peer.run.seconds
     window_rate = pages / crawl.window if crawl.window > 0 else float("nan")
     rows = [
-        ("trafilatura alone (bare_extraction, same options), all cores", n / bare[0], bare[0],
+        ("trafilatura alone (bare_extraction, same options), all cores", bare_rate, bare[0],
          f"{1000 * bare[1] / n:.0f}"),
         ("crawler.extraction.extract, all cores", full_rate, full[0], f"{1000 * full[1] / n:.0f}"),
-        ("crawl end to end (`crawl --full` process, start to exit)", crawl_rate, crawl.seconds,
+        ("hand-written Scrapy spider (bench/peer_spider.py), start to exit", peer_rate,
+         peer.run.seconds, f"{1000 * peer.run.cpu / max(peer.articles, 1):.0f}"),
+        ("`newsarchive crawl --full`, start to exit", crawl_rate, crawl.seconds,
          f"{1000 * crawl.cpu / max(pages, 1):.0f}"),
         ("crawl, first capture to last extraction row", window_rate, crawl.window, ""),
     ]  # fmt: skip
     cpu_bound = (full[1] / n) / max(crawl.cpu / max(pages, 1), 1e-9)
-    mem = crawl.memory
+    mem = crawl.run.memory
     by_role: dict[str, int] = {}
     counts: dict[str, int] = {}
     for role, kb in list(mem.hwm.values())[1:]:
         by_role[role] = max(by_role.get(role, 0), kb)
         counts[role] = counts.get(role, 0) + 1
     lines = [
-        "# Crawl throughput: the whole pipeline vs extraction alone",
+        "# Crawl throughput: newsarchive, a hand-written spider and extraction alone",
         "",
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `python -m bench.bench_crawl {argv}`.",
         "",
         f"- machine: {os.cpu_count()} cores (`os.cpu_count()`), {platform.machine()}; shared"
         f" with other engineers' builds and tests while this ran (load average"
         f" {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} at start), so wall-clock figures are"
-        " noisy; CPU-seconds per page are steadier",
+        " noisy; CPU ms per page and the ratios within this run are steadier",
         f"- Python {platform.python_version()}, Scrapy {version('scrapy')}, Twisted"
         f" {version('twisted')}, trafilatura {trafilatura.__version__}, lxml {version('lxml')},"
         f" SQLAlchemy {version('sqlalchemy')}",
@@ -342,41 +338,54 @@ def write_report(
         f" article-extraction benchmark pages x {site.copies} = {n} articles under distinct"
         f" paths, {site.per_page} links per category page, {site.page_count} category pages",
         "- crawl: `python -m crawler --config CFG crawl --full`, fresh SQLite archive + WARC,"
-        " download_delay 0, no AutoThrottle, 16 requests per domain, extraction pool of"
-        " os.cpu_count() workers",
-        f"- crawl result: exit {crawl.exit_code}; `{crawl.summary}`; {crawl.articles} articles,"
-        f" {crawl.versions} versions, {pages} article captures,"
+        f" download_delay 0, no AutoThrottle, {PER_HOST} requests per host, robots.txt obeyed,"
+        " extraction pool as configured by default",
+        f"- crawl result: exit {crawl.run.exit_code}; `{crawl.summary}`; {crawl.articles}"
+        f" articles, {crawl.versions} versions, {pages} article captures,"
         f" {crawl.extraction_errors} extraction rows with an error",
+        "- peer: `scrapy runspider bench/peer_spider.py`: category links followed,"
+        " `trafilatura.bare_extraction(response.text, with_metadata=True, same options)` inline"
+        f" in the callback, a JSON lines feed; same politeness ({PER_HOST} per host, no delay,"
+        f" no AutoThrottle, robots.txt obeyed); exit {peer.run.exit_code}, {peer.articles}"
+        f" JSON lines ({peer.with_text} with a text)",
         "- ceilings: a warm ProcessPoolExecutor of os.cpu_count() workers over the same pages"
-        " (bytes in memory, chunksize 2)",
+        " (bytes in memory, chunksize 2, body only: with_metadata=False)",
         "",
-        "| what | article pages/s | seconds | CPU ms per page (all processes) |"
-        " vs extract() ceiling | vs trafilatura alone |",
+        "| what | articles/s | seconds | CPU ms per article (whole process tree) |"
+        " vs trafilatura alone | vs extract() |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, rate, seconds, cpu_ms in rows:
         lines.append(
-            f"| {name} | {rate:.1f} | {seconds:.1f} | {cpu_ms} | {rate / full_rate:.2f} |"
-            f" {rate / bare_rate:.2f} |"
+            f"| {name} | {rate:.1f} | {seconds:.1f} | {cpu_ms} | {rate / bare_rate:.2f} |"
+            f" {rate / full_rate:.2f} |"
         )
     lines += [
         "",
-        "Rates are article pages per second on both sides (the crawl's article captures, each"
-        " extracted and recorded; the ceiling's pages), so pages the extractor classes as"
-        " not-an-article count the same on both. The crawl's CPU is its whole process tree"
-        " (Scrapy process, forkserver, extraction workers) summed from /proc/PID/stat samples;"
-        " the ceilings' CPU is their pool workers' from getrusage(RUSAGE_CHILDREN).",
+        f"**Crawl / peer: {crawl_rate / peer_rate:.2f}**; crawl / trafilatura alone:"
+        f" {crawl_rate / bare_rate:.2f}; extract() CPU / trafilatura alone CPU:"
+        f" {full[1] / max(bare[1], 1e-9):.2f}.",
+        "",
+        "Time from process start to the bench site's first request (robots.txt): "
+        + ", ".join(
+            (_first_request_note("crawl", crawl.run), _first_request_note("peer", peer.run))
+        )
+        + ".",
+        "",
+        "Rates are article pages per second (the crawl's article captures, each extracted and"
+        " recorded; the peer's JSON lines; the ceilings' pages), so pages the extractor classes"
+        " as not-an-article count the same everywhere. The crawl's and the peer's CPU is their"
+        " whole process tree (Scrapy process, forkserver, extraction workers) summed from"
+        " /proc/PID/stat samples every 0.2 s; the ceilings' CPU is their pool workers' from"
+        " getrusage(RUSAGE_CHILDREN).",
         "",
         "CPU of the crawl by process, ms per article page: "
         + ", ".join(
-            f"{role} {1000 * cpu / max(pages, 1):.0f}"
+            f"{role} {1000 * cpu / max(pages, 1):.1f}"
             for role, cpu in sorted(mem.cpu_by_role().items(), key=lambda kv: -kv[1])
         )
-        + ". With every process CPU-bound on the same cores, the ratio tends to extract()'s"
-        f" CPU per page over the crawl's: {cpu_bound:.2f}.",
-        "",
-        f"**Ratio crawl / ceiling: {crawl_rate / full_rate:.2f}** end to end against"
-        f" `extract()` on all cores ({crawl_rate / bare_rate:.2f} against trafilatura alone).",
+        + ". With every process CPU-bound on the same cores, the ratio to extract() tends to"
+        f" extract()'s CPU per page over the crawl's: {cpu_bound:.2f}.",
         "",
         "Peak memory of the crawl's process tree (sampled every 0.2 s from /proc,"
         f" {mem.samples} samples):",
@@ -385,8 +394,7 @@ def write_report(
         f"- largest descendant: VmHWM {_mb(mem.largest_child_hwm)}; largest by role: "
         + ", ".join(f"{k} (x{counts[k]}) {_mb(v)}" for k, v in sorted(by_role.items())),
         f"- whole tree at once (sum of VmRSS, peak over samples): {_mb(mem.peak_sum_rss)}",
-        f"- `getrusage(RUSAGE_CHILDREN).ru_maxrss` (largest reaped descendant):"
-        f" {_mb(crawl.children_maxrss_kb)}",
+        f"- the peer's process: VmHWM {_mb(peer.run.memory.root_hwm)}",
         "",
         NOTES_MARKER,
     ]
@@ -401,12 +409,14 @@ def write_report(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Measure the ceilings and the crawl, print them, write bench/results/crawl.md."""
+    """Measure the ceilings, the peer and the crawl, print them, write bench/results/crawl.md."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--copies", type=int, default=3, help="the 181 pages repeated K times")
     parser.add_argument("--per-page", type=int, default=20)
     parser.add_argument("--quick", action="store_true", help="one copy (181 articles)")
     args = parser.parse_args(argv)
+    if PEER_OPTIONS != TRAFILATURA_OPTIONS:
+        raise SystemExit("bench/peer_spider.py OPTIONS differ from crawler.extraction's")
     copies = 1 if args.quick else args.copies
     load = os.getloadavg()
     site = BenchSite(load_pages(), copies=copies, per_page=args.per_page)
@@ -417,10 +427,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     # The crawl first: RUSAGE_CHILDREN then covers its process tree alone, not the pools below.
     with tempfile.TemporaryDirectory(prefix="bench-crawl-") as tmp:
         crawl = run_crawl(site, Path(tmp))
+    with tempfile.TemporaryDirectory(prefix="bench-peer-") as tmp:
+        peer = run_peer(site, Path(tmp))
     bare = ceiling(_bare, jobs)
     full = ceiling(_full, jobs)
     shown = " ".join(argv if argv is not None else sys.argv[1:]) or f"--copies {copies}"
-    write_report(site, bare, full, crawl, load, shown)
+    write_report(site, bare, full, peer, crawl, load, shown)
 
 
 if __name__ == "__main__":

@@ -168,6 +168,7 @@ class _Server(ThreadingHTTPServer):
         super().__init__(address, _Handler)
         self.site = site
         self.served = 0
+        self.first_request_at: float | None = None  # time.perf_counter() of the first request
         self.lock = threading.Lock()
 
 
@@ -192,6 +193,8 @@ class _Handler(BaseHTTPRequestHandler):
             body = site.category(path)
         with self.server.lock:
             self.server.served += 1
+            if self.server.first_request_at is None:
+                self.server.first_request_at = time.perf_counter()
         status = 200 if body is not None else 404
         payload = body if body is not None else b"not found"
         self.send_response(status)
@@ -216,6 +219,12 @@ class RunningSite:
     def start_url(self) -> str:
         """The first category page, the crawl's start URL."""
         return self.url + CATEGORY
+
+    @property
+    def first_request_at(self) -> float | None:
+        """time.perf_counter() when the first request arrived (None before any)."""
+        with self._server.lock:
+            return self._server.first_request_at
 
     @property
     def requests_served(self) -> int:

@@ -7,7 +7,6 @@ writer thread; this coroutine only awaits their futures, so the event loop never
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
@@ -16,11 +15,10 @@ from typing import Any
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
-from crawler.extraction import EXTRACTOR_ID, ExtractionHints, extract
 from crawler.items import ArticlePage, StoredPage
+from crawler.pool import extract_with_fingerprints
 from crawler.services import CrawlServices, services_of
 from crawler.writer import load_capture
-from storage import fingerprints
 from storage.records import Capture, Extracted, Outcome, PageState
 
 log = logging.getLogger(__name__)
@@ -31,22 +29,6 @@ _COUNTER = {
     Outcome.UNCHANGED: "articles_unchanged",
     Outcome.SKIPPED: "articles_skipped",
 }
-
-
-def extract_with_fingerprints(*args: Any, **kwargs: Any) -> Extracted:
-    """extract(), plus the content hash and simhash, computed in the worker process.
-
-    Hashing a 20 kB text costs a few ms of CPU; done here it stays off the crawl process,
-    whose one GIL serves the event loop and the archive writer.
-    """
-    extracted = extract(*args, **kwargs)
-    if not extracted.text:
-        return extracted
-    return dataclasses.replace(
-        extracted,
-        text_hash=fingerprints.content_hash(extracted.title, extracted.text),
-        simhash=fingerprints.simhash(extracted.text) if extracted.has_body else None,
-    )
 
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "application/xml", "text/xml")
@@ -87,7 +69,9 @@ class ArchivePipeline:
     async def _process(self, item: ArticlePage) -> Any:
         stats = self.services.site_stats(item.site)
         try:
-            ref = await asyncio.wrap_future(item.capture)
+            # Extraction starts once the WARC record is written, while the batch holding
+            # the captures row commits; the record waits for that commit (below).
+            ref = await asyncio.wrap_future(getattr(item.capture, "written", item.capture))
         except Exception:
             return None  # counted (archive_write) and logged where the capture was made
         extracted: Extracted | None = None
@@ -98,6 +82,12 @@ class ArchivePipeline:
             # New bytes, or the same bytes as a capture that never became an article (the
             # crawl was killed between capture and extraction): extract them.
             extracted = await self._extract(capture, item.body, item.feed_date)
+        try:
+            ref = await asyncio.wrap_future(item.capture)  # the committed row
+        except Exception as exc:
+            stats.error("archive_write")
+            log.error("capture of %s failed: %s", item.url, exc)
+            return None
         try:
             result = await asyncio.wrap_future(self.services.writer.record(ref, extracted))
         except Exception as exc:
@@ -139,7 +129,11 @@ class ArchivePipeline:
     ) -> Extracted:
         """Extract in the pool, bounded in time; a page that hangs or kills its worker gets
         an error extraction (so it is recorded once, not retried on every run)."""
-        hints = ExtractionHints(published=feed_date) if feed_date else None
+        hints = None
+        if feed_date:
+            from crawler.extraction import ExtractionHints  # trafilatura: see crawler.pool
+
+            hints = ExtractionHints(published=feed_date)
         url = capture.final_url or capture.url
         timeout = self.services.config.archive.extraction_timeout
         for attempt in (1, 2, 3):
@@ -174,4 +168,6 @@ class ArchivePipeline:
 
 
 def _failed(error: str) -> Extracted:
+    from crawler.extraction import EXTRACTOR_ID  # trafilatura: see crawler.pool
+
     return Extracted(extractor_id=EXTRACTOR_ID, state=PageState.ERROR, error=error)

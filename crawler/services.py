@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.config import Config
+from crawler.pool import PRELOAD
 from crawler.writer import ArchiveWriter
 from storage import state
 from storage.db import Archive, is_postgresql
@@ -82,18 +83,6 @@ def services_of(crawler: Any) -> CrawlServices | None:
     return services if isinstance(services, CrawlServices) else None
 
 
-def _pool_initializer(crawl_pid: int) -> None:
-    # Workers must not take the crawl's Ctrl-C: the parent decides when they stop.
-    import signal
-
-    from crawler import lifeline
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # A worker's parent is the forkserver, not the crawl: watch the crawl itself. Once the
-    # workers are gone, the forkserver and resource tracker see EOF and exit too.
-    lifeline.watch(crawl_pid)
-
-
 class CrawlServices:
     """Everything a crawl process shares between its spiders."""
 
@@ -128,13 +117,8 @@ class CrawlServices:
         # forkserver: forking a process that runs Twisted and SQLite threads is unsafe.
         ctx = multiprocessing.get_context("forkserver")
         # Workers fork from a server that imported the extractor once, not each on its own.
-        ctx.set_forkserver_preload(["crawler.extraction", "storage.fingerprints"])
-        return ProcessPoolExecutor(
-            max_workers=self.workers,
-            mp_context=ctx,
-            initializer=_pool_initializer,
-            initargs=(os.getpid(),),
-        )
+        ctx.set_forkserver_preload(PRELOAD)
+        return ProcessPoolExecutor()
 
     def restart_pool(self, old: ProcessPoolExecutor | None = None, *, kill: bool = False) -> None:
         """Replace the extraction pool (a worker died, or hangs: `kill` ends its workers).

@@ -74,6 +74,11 @@ ITEM_PIPELINES = {"crawler.pipelines.ArchivePipeline": 300}
 DUPEFILTER_CLASS = "crawler.seen.CompactDupeFilter"
 
 TELNETCONSOLE_ENABLED = False
+# Scrapy 2.19's RemoteControl extension starts an HTTP server in every crawl process that runs
+# Python code sent to it (and writes a job file under the user's state directory); an
+# unattended archiver has no use for it. Scrapy still imports the module (aiohttp, ~0.3 s of
+# start-up) to read its settings, even when it is switched off.
+REMOTE_CONTROL_ENABLED = False
 LOG_LEVEL = "WARNING"
 COOKIES_ENABLED = False
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"

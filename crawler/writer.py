@@ -13,7 +13,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -68,6 +68,31 @@ class CaptureRef:
         return self.capture.record_kind == RecordKind.REVISIT
 
 
+class CaptureFuture(Future[CaptureRef]):
+    """A capture's future: resolves once its captures row commits. ``written`` resolves
+    earlier, as soon as the WARC record is on disk and the row inserted (uncommitted), so
+    extraction can start while the batch commits; the same exception if that fails."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written: Future[CaptureRef] = Future()
+        self.add_done_callback(self._settle_written)
+
+    def _settle_written(self, done: Future[CaptureRef]) -> None:
+        if self.written.done():
+            return
+        if (exc := done.exception()) is not None:
+            self.written.set_exception(exc)
+        else:
+            self.written.set_result(done.result())
+
+    def note_written(self, ref: CaptureRef) -> CaptureRef:
+        """Called on the writer thread when the capture job has run (first run only)."""
+        if not self.written.done():
+            self.written.set_result(ref)
+        return ref
+
+
 @dataclass
 class _Job:
     fn: Callable[[Session], Any]
@@ -99,6 +124,9 @@ class ArchiveWriter:
         self.batch_wait = batch_wait
         self.revisit_ladder = revisit_ladder or {}
         self._queue: queue.Queue[_Job | None] = queue.Queue()
+        # WARC members are deflated here, beside this writer's database work, not on it:
+        # the writer thread is the crawl's serial stage (bench/README.md, "Crawl profile").
+        self._deflate = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warc-deflate")
         self._thread = threading.Thread(target=self._run, name="archive-writer", daemon=True)
         self._closed = False
         self._thread.start()
@@ -113,10 +141,26 @@ class ArchiveWriter:
         self._queue.put(job)
         return job.future
 
-    def capture(self, ex: Exchange) -> Future[CaptureRef]:
+    def capture(self, ex: Exchange) -> CaptureFuture:
         """Write the exchange to WARC (revisit if unchanged) and insert its captures row."""
         memo: dict[str, Any] = {}  # the WARC write survives a retried database transaction
-        return self.submit(lambda s: self._capture(s, ex, memo))
+        if self._closed:
+            raise RuntimeError("archive writer is closed")
+        if ex.status != 304:  # most often a response record: deflate it ahead of the job
+            memo["prepared"] = self._deflate.submit(
+                self.warc.prepare_response,
+                url=ex.final_url,
+                method=ex.method,
+                request_headers=ex.request_headers,
+                status=ex.status,
+                response_headers=ex.response_headers,
+                body=ex.body,
+                fetched_at=ex.fetched_at,
+                protocol=ex.protocol,
+            )
+        future = CaptureFuture()
+        self._queue.put(_Job(lambda s: future.note_written(self._capture(s, ex, memo)), future))
+        return future
 
     def record(
         self, ref: CaptureRef, extracted: Extracted | None
@@ -139,6 +183,7 @@ class ArchiveWriter:
         self._closed = True
         self._queue.put(None)
         self._thread.join(timeout)
+        self._deflate.shutdown(wait=True, cancel_futures=True)
         self.warc.close()
 
     # -- writer thread ----------------------------------------------------------------------
@@ -239,6 +284,12 @@ class ArchiveWriter:
             found = self._previous(session, ex.url) if ex.status in (200, 304) else None
             memo["previous_id"] = found[0] if found else None
             memo["previous_article"] = bool(found and found[1])
+            prepared = memo["prepared"].result() if "prepared" in memo else None
+            if prepared is not None and (
+                found is None or found[2].payload_digest != prepared.digest
+            ):
+                written = memo["written"] = self.warc.append_prepared(prepared)
+        if written is None:
             written = memo["written"] = self.warc.write_exchange(
                 url=ex.final_url,
                 method=ex.method,

@@ -17,8 +17,6 @@ import unicodedata
 from collections import Counter
 from difflib import SequenceMatcher
 
-from trafilatura.deduplication import Simhash
-
 _MASK64 = (1 << 64) - 1
 _SIGN64 = 1 << 63
 BAND_BITS = 16
@@ -105,6 +103,11 @@ def simhash(text: str | None) -> int:
     normalised, lower-cased text without its first paragraph and short trailing lines, when the
     text has paragraphs (newline-separated, as trafilatura extracts them).
     """
+    # Imported here: importing trafilatura takes a few hundred ms, and the crawl process,
+    # which imports this module through storage.archive, gets its simhashes from the
+    # extraction workers (whose forkserver preloads trafilatura).
+    from trafilatura.deduplication import Simhash
+
     return int(Simhash(simhash_body(text), length=64).hash) & _MASK64
 
 

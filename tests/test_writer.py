@@ -1,0 +1,85 @@
+"""The archive writer hands a capture to extraction once its WARC record is written, before
+the batch holding its captures row commits; the row itself still commits after the record."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from crawler.writer import ArchiveWriter, Exchange
+from storage.db import Archive
+from storage.models import Capture
+from storage.records import PageKind
+from storage.warc import WarcStore
+
+BODY = b"<html><head><title>Rates held</title></head><body><p>The bank held.</p></body></html>"
+
+
+def _exchange(url: str = "http://127.0.0.1:8000/2026/11/30/rates/") -> Exchange:
+    return Exchange(
+        url=url,
+        final_url=url,
+        status=200,
+        request_headers=[("User-Agent", "test")],
+        response_headers=[("Content-Type", "text/html; charset=utf-8")],
+        body=BODY,
+        fetched_at=datetime(2026, 11, 30, 9, 0, tzinfo=UTC),
+        page_kind=PageKind.ARTICLE,
+        site=None,
+        crawl_run_id=None,
+    )
+
+
+@pytest.fixture
+def archive(sqlite_url: str) -> Iterator[Archive]:
+    with Archive(sqlite_url) as opened:
+        yield opened
+
+
+def _captures(archive: Archive) -> int:
+    """Committed captures rows, as a reader sees them (a writer session would wait)."""
+    with Archive(archive.url, migrate=False, readonly=True) as reader, reader.sessions() as s:
+        return s.scalar(select(func.count()).select_from(Capture)) or 0
+
+
+def test_capture_is_readable_from_warc_before_its_row_commits(
+    archive: Archive, tmp_path: Path
+) -> None:
+    warc = WarcStore(tmp_path / "warc")
+    writer = ArchiveWriter(archive, warc, batch_wait=0.5)
+    release = threading.Event()
+    try:
+        future = writer.capture(_exchange())
+        writer.submit(lambda _s: release.wait(10))  # same batch: holds its commit back
+        written = future.written.result(timeout=10)
+        # Extraction may start now: the payload is in WARC, the row not yet committed.
+        assert warc.read(written.capture.warc_file, written.capture.warc_offset).payload == BODY
+        assert not future.done()
+        assert _captures(archive) == 0
+        release.set()
+        assert future.result(timeout=10).id == written.id
+        assert _captures(archive) == 1
+    finally:
+        release.set()
+        writer.close()
+
+
+def test_a_failed_capture_fails_its_early_future_too(archive: Archive, tmp_path: Path) -> None:
+    warc = WarcStore(tmp_path / "warc")
+    shutil.rmtree(tmp_path / "warc")  # the WARC file cannot be created: the job fails
+    writer = ArchiveWriter(archive, warc)
+    try:
+        future = writer.capture(_exchange())
+        with pytest.raises(FileNotFoundError):
+            future.written.result(timeout=10)
+        with pytest.raises(FileNotFoundError):
+            future.result(timeout=10)
+        assert _captures(archive) == 0
+    finally:
+        writer.close()

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.config import Config
-from crawler.pool import PRELOAD
+from crawler.pool import PRELOAD, worker_initializer
 from crawler.writer import ArchiveWriter
 from storage import state
 from storage.db import Archive, is_postgresql
@@ -118,7 +118,12 @@ class CrawlServices:
         ctx = multiprocessing.get_context("forkserver")
         # Workers fork from a server that imported the extractor once, not each on its own.
         ctx.set_forkserver_preload(PRELOAD)
-        return ProcessPoolExecutor()
+        return ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=ctx,
+            initializer=worker_initializer,
+            initargs=(os.getpid(),),
+        )
 
     def restart_pool(self, old: ProcessPoolExecutor | None = None, *, kill: bool = False) -> None:
         """Replace the extraction pool (a worker died, or hangs: `kill` ends its workers).

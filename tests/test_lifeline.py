@@ -81,10 +81,11 @@ def kill_and_check(cmd: list[str], ready_children: int, ready: object = None) ->
 @pytest.fixture(scope="module")
 def ledger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CrawlEnv]:
     tmp = tmp_path_factory.mktemp("lifeline")
-    ledger, _ = make_sites(categories=4, articles_per_category=40, page_size=10)
+    # Big enough that the crawl and reextract are still running when they are killed.
+    ledger, _ = make_sites(categories=6, articles_per_category=100, page_size=10)
     with serve(ledger) as server:
         db_url = f"sqlite:///{tmp / 'archive.db'}"
-        config = write_config(tmp, db_url, server, {"ledger": ledger}, max_pages=4)
+        config = write_config(tmp, db_url, server, {"ledger": ledger}, max_pages=10)
         yield CrawlEnv(tmp, db_url, config, server, {"ledger": ledger})
 
 

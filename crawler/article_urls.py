@@ -12,6 +12,7 @@ import re
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import courlan
+from scrapy.linkextractors import IGNORED_EXTENSIONS
 
 from storage.urls import host_of
 
@@ -36,11 +37,11 @@ NON_ARTICLE_SEGMENTS = frozenset(
 _LISTING_QUERY_KEYS = frozenset(
     {"cat", "category", "tag", "s", "q", "query", "search", "author", "page", "paged", "pagen_1"}
 )
-_STATIC_EXT = re.compile(
-    r"\.(jpe?g|png|gif|webp|svg|ico|css|js|pdf|zip|gz|mp3|mp4|m4a|webm|avi|mov|xml|json|txt|"
-    r"woff2?|ttf|docx?|xlsx?|pptx?|rss|atom|exe|dmg|apk)$",
-    re.I,
-)
+# Files, not pages: Scrapy's list of ignored extensions (images, media, archives, office
+# documents...), plus what a news page also links that is not a story (feeds, data, fonts).
+_STATIC_EXTENSIONS = frozenset(IGNORED_EXTENSIONS) | {
+    "gz", "xml", "json", "txt", "atom", "woff", "woff2", "ttf", "otf", "avif", "ics",
+}  # fmt: skip
 _PAGE_EXT = re.compile(r"\.(s?html?|php\d?|aspx?|jsp|cms)$", re.I)
 _INDEX_STEMS = frozenset({"index", "default", "home", "main", "list", "archive", "archives"})
 _YEAR = re.compile(r"^(?:19|20)\d{2}$")
@@ -67,6 +68,13 @@ _ID_QUERY_KEY = re.compile(r"^(?:p|aid|nid|sid|story|article|post|news|item|\w*i
 _WORD = re.compile(r"[^\W\d_]{2,}|[^\W\d_\u0000-\u024f]")  # a word, or one CJK-like character
 
 
+def _is_file(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1].lower()
+    return "." in name and (
+        name.rsplit(".", 1)[1] in _STATIC_EXTENSIONS or name.endswith(".tar.gz")
+    )
+
+
 @functools.lru_cache(maxsize=4096)
 def url_shape(url: str) -> tuple[bool, str]:
     """(article-shaped?, the rule that decided), from the URL alone."""
@@ -74,7 +82,7 @@ def url_shape(url: str) -> tuple[bool, str]:
     path = unquote(parts.path)
     segments = [s for s in path.split("/") if s]
     lowered = [s.lower() for s in segments]
-    if _STATIC_EXT.search(path):
+    if _is_file(path):
         return False, "a file, not a page"
     for s in lowered:
         if s in NON_ARTICLE_SEGMENTS or s.rsplit(".", 1)[0] in NON_ARTICLE_SEGMENTS:

@@ -1,6 +1,7 @@
 """Category page -> article links, next page, section links and feeds, with no per-site selectors.
 
-A pure function of (html, url): no network, no Scrapy. The article links are every link of
+A pure function of (html, url): no network, no Scrapy machinery (only its list of file
+extensions, in crawler.article_urls). The article links are every link of
 the page, in any of its story blocks, whose URL is shaped like one story's page (see
 crawler.article_urls, or the site's `article_pattern`), on the page's own site (its
 registered domain, or the user's allowed_domains), outside site furniture (navigation,

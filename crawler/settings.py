@@ -1,7 +1,9 @@
 """Scrapy settings: polite defaults, the capture middleware and the archive pipeline.
 
-`settings_for(config, site)` overlays what newsarchive.toml says; this module alone is
-what `scrapy.cfg` points at, so `scrapy crawl news` sees the same defaults.
+`settings_for(archive)` overlays what newsarchive.toml's [archive] table says, and
+`crawler.runner.CrawlSession.settings()` adds per-site download slots and the shared
+frontier. `scrapy.cfg` points at this module, and `scrapy crawl news -a site=KEY` goes
+through the same CrawlSession, so both entry points crawl with the same settings.
 """
 
 from __future__ import annotations
@@ -81,7 +83,6 @@ TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 LOG_LEVEL = "WARNING"
 COOKIES_ENABLED = False
-REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
 

@@ -25,6 +25,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
+from crawler import internals
 from storage.urls import host_of
 
 log = logging.getLogger(__name__)
@@ -99,63 +100,33 @@ class PolitenessMiddleware:
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _downloader(self) -> Any:
-        engine = self.crawler.engine
-        return engine.downloader if engine is not None else None
-
-    def _slot(self, key: str) -> Any:
-        downloader = self._downloader()
-        return downloader.slots.get(key) if downloader is not None else None
-
     def _robots_delay(self, request: Request) -> float | None:
         """Crawl-delay of the host's robots.txt, once RobotsTxtMiddleware has parsed it."""
-        from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
         from scrapy.robotstxt import RobotParser
 
-        downloader = self._downloader()
-        if downloader is None:
-            return None
-        for mw in downloader.middleware.middlewares:
-            if isinstance(mw, RobotsTxtMiddleware):
-                netloc = request.url.split("/", 3)[2] if "://" in request.url else ""
-                parser = mw._parsers.get(netloc)
-                if isinstance(parser, RobotParser):
-                    ua = request.headers.get(b"User-Agent") or self.user_agent
-                    return parser.crawl_delay(ua) or 0.0
-                return None
-        return 0.0
+        netloc = request.url.split("/", 3)[2] if "://" in request.url else ""
+        enabled, parser = internals.robots_parser(self.crawler, netloc)
+        if not enabled:
+            return 0.0
+        if isinstance(parser, RobotParser):
+            ua = request.headers.get(b"User-Agent") or self.user_agent
+            return parser.crawl_delay(ua) or 0.0
+        return None
 
     def _apply_min_delay(self, key: str, delay: float) -> None:
-        downloader = self._downloader()
-        if downloader is None:
-            return
-        settings = dict(downloader.per_slot_settings.get(key, {}))
-        settings["delay"] = max(float(settings.get("delay", 0.0)), delay)
-        settings["randomize_delay"] = False
-        downloader.per_slot_settings[key] = settings
-        slot = self._slot(key)
-        if slot is not None:
-            slot.delay = max(slot.delay, delay)
-            slot.randomize_delay = False
+        internals.raise_slot_delay(self.crawler, key, delay)
 
     def _pause(self, key: str, seconds: float) -> None:
         state = self.hosts.setdefault(key, HostState())
         state.paused_until = max(state.paused_until, monotonic() + seconds)
-        slot = self._slot(key)
-        if slot is not None:
-            # The downloader waits until lastseen + delay before the next request.
-            if not slot.delay:
-                slot.delay = 0.001
-            slot.lastseen = max(slot.lastseen, state.paused_until - slot.delay)
+        internals.hold_slot_until(self.crawler, key, state.paused_until)
         log.info("pausing %s for %.1fs", key, seconds)
 
     def _drop_queued(self, key: str, reason: str) -> None:
         """Fail the requests already waiting in the host's download slot: never send them."""
         from twisted.python.failure import Failure
 
-        slot = self._slot(key)
-        while slot is not None and slot.queue:
-            _request, deferred = slot.queue.popleft()
+        for _request, deferred in internals.drain_slot(internals.download_slot(self.crawler, key)):
             deferred.errback(Failure(HostPaused(reason)))  # type: ignore[no-untyped-call]
 
     # -- Scrapy hooks -------------------------------------------------------------------------

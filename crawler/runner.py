@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from crawler import internals
 from crawler.config import Config, ConfigError, SiteConfig
 from crawler.services import CrawlServices, RunCounters
 from crawler.settings import settings_for
@@ -325,11 +326,8 @@ def _install_stop_handlers(process: Any) -> None:
 
     def graceful() -> None:
         for crawler in list(process.crawlers):
-            engine = crawler.engine
-            downloader = getattr(engine, "downloader", None)
-            for slot in list(getattr(downloader, "slots", {}).values()):
-                while slot.queue:
-                    _request, deferred = slot.queue.popleft()
+            for slot in internals.download_slots(crawler):
+                for _request, deferred in internals.drain_slot(slot):
                     deferred.errback(Failure(IgnoreRequest(STOPPING_MESSAGE)))  # type: ignore[no-untyped-call]
         process.stop()
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crawler import internals
 from crawler.config import Config
 from crawler.pool import PRELOAD, worker_initializer
 from crawler.writer import ArchiveWriter
@@ -136,9 +137,7 @@ class CrawlServices:
             return
         self.pool = self._new_pool()
         if kill:
-            # ProcessPoolExecutor cannot cancel a running call: end its processes.
-            for proc in list(getattr(old, "_processes", {}).values()):
-                proc.terminate()
+            internals.terminate_workers(old)
         old.shutdown(wait=False, cancel_futures=True)
 
     def site_stats(self, site: str) -> RunCounters:

@@ -1,0 +1,87 @@
+"""The library internals newsarchive cannot avoid, in one place.
+
+Scrapy has no public API to pause one host's download slot, to raise its delay at run
+time, to fail the requests already queued in it, or to read the Crawl-delay of a robots.txt
+its own middleware has parsed; Python's ProcessPoolExecutor cannot end a worker that hangs.
+Each such use is one small function here, and tests/test_library_adapters.py pins every
+attribute they touch, so a library upgrade that moves one fails there, by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+
+def downloader(crawler: Any) -> Any:
+    """The crawler's downloader (None before the engine starts)."""
+    engine = getattr(crawler, "engine", None)
+    return engine.downloader if engine is not None else None
+
+
+def download_slot(crawler: Any, key: str) -> Any:
+    """The download slot of `key` (host[:port]), if the downloader has opened one."""
+    dl = downloader(crawler)
+    return dl.slots.get(key) if dl is not None else None
+
+
+def download_slots(crawler: Any) -> Iterator[Any]:
+    """Every open download slot of the crawler."""
+    dl = downloader(crawler)
+    yield from list(getattr(dl, "slots", {}).values())
+
+
+def raise_slot_delay(crawler: Any, key: str, delay: float) -> None:
+    """At least `delay` seconds between requests to `key`, now and for a slot opened later."""
+    dl = downloader(crawler)
+    if dl is None:
+        return
+    settings = dict(dl.per_slot_settings.get(key, {}))
+    settings["delay"] = max(float(settings.get("delay", 0.0)), delay)
+    # No random spread: "jitter" since Scrapy 2.14 (read first), "randomize_delay" before.
+    settings["jitter"] = 0.0
+    settings["randomize_delay"] = False
+    dl.per_slot_settings[key] = settings
+    slot = dl.slots.get(key)
+    if slot is not None:
+        slot.delay = max(slot.delay, delay)
+        if hasattr(slot, "jitter"):
+            slot.jitter = 0.0
+        else:
+            slot.randomize_delay = False
+
+
+def hold_slot_until(crawler: Any, key: str, until: float) -> None:
+    """Send nothing to `key` before the monotonic time `until` (the slot waits lastseen+delay)."""
+    slot = download_slot(crawler, key)
+    if slot is None:
+        return
+    if not slot.delay:
+        slot.delay = 0.001
+    slot.lastseen = max(slot.lastseen, until - slot.delay)
+
+
+def drain_slot(slot: Any) -> Iterator[tuple[Any, Any]]:
+    """Take the (request, deferred) pairs waiting in a download slot's queue, never sent."""
+    while slot is not None and slot.queue:
+        yield slot.queue.popleft()
+
+
+def robots_parser(crawler: Any, netloc: str) -> tuple[bool, Any]:
+    """(RobotsTxtMiddleware is on, the parser it holds for netloc or None if not yet parsed)."""
+    from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
+
+    dl = downloader(crawler)
+    if dl is None:
+        return False, None
+    for mw in dl.middleware.middlewares:
+        if isinstance(mw, RobotsTxtMiddleware):
+            return True, mw._parsers.get(netloc)
+    return False, None
+
+
+def terminate_workers(pool: ProcessPoolExecutor) -> None:
+    """End a pool's worker processes: a running call cannot be cancelled otherwise."""
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        proc.terminate()

@@ -41,7 +41,7 @@ from bench.peer_spider import OPTIONS as PEER_OPTIONS
 from bench.proctree import TreeMemory, sample_tree
 from crawler.extraction import TRAFILATURA_OPTIONS, extract
 from storage.db import Archive
-from storage.models import Article, Capture, CrawlRun, Extraction, Version
+from storage.models import Article, CaptureRow, CrawlRun, Extraction, Version
 
 RESULTS = Path(__file__).parent / "results" / "crawl.md"
 PEER_SPIDER = Path(__file__).parent / "peer_spider.py"
@@ -207,7 +207,7 @@ def run_crawl(site: BenchSite, workdir: Path) -> CrawlResult:
         flush=True,
     )
     with Archive(f"sqlite:///{db.as_posix()}", migrate=False) as archive, archive.session() as s:
-        first = s.scalar(select(func.min(Capture.fetched_at)))
+        first = s.scalar(select(func.min(CaptureRow.fetched_at)))
         last = s.scalar(select(func.max(Extraction.created_at)))
         window = (last - first).total_seconds() if first and last else float("nan")
         run_stats = s.scalar(select(CrawlRun.stats).order_by(CrawlRun.id.desc()).limit(1))
@@ -216,7 +216,9 @@ def run_crawl(site: BenchSite, workdir: Path) -> CrawlResult:
             articles=s.scalar(select(func.count()).select_from(Article)) or 0,
             versions=s.scalar(select(func.count()).select_from(Version)) or 0,
             article_captures=s.scalar(
-                select(func.count()).select_from(Capture).where(Capture.page_kind == "article")
+                select(func.count())
+                .select_from(CaptureRow)
+                .where(CaptureRow.page_kind == "article")
             )
             or 0,
             extraction_errors=s.scalar(

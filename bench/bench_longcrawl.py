@@ -213,7 +213,7 @@ def run_long_crawl(site: DemoSite, workdir: Path, *, timeout: float) -> LongCraw
     from sqlalchemy import func, select
 
     from storage.db import Archive
-    from storage.models import Article, Capture, Extraction, Version
+    from storage.models import Article, CaptureRow, Extraction, Version
 
     max_pages = max(site.page_count(c) for c in site.categories)
     result = LongCrawl(
@@ -263,7 +263,7 @@ def run_long_crawl(site: DemoSite, workdir: Path, *, timeout: float) -> LongCraw
     ):
         result.articles = session.scalar(select(func.count()).select_from(Article)) or 0
         result.versions = session.scalar(select(func.count()).select_from(Version)) or 0
-        result.captures = session.scalar(select(func.count()).select_from(Capture)) or 0
+        result.captures = session.scalar(select(func.count()).select_from(CaptureRow)) or 0
         result.errors = (
             session.scalar(
                 select(func.count()).select_from(Extraction).where(Extraction.error.is_not(None))

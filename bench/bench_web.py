@@ -45,7 +45,7 @@ SEARCHES: list[dict[str, str]] = [
 def add_versions(url: str, n: int) -> None:
     """Give articles 1..n a capture + extraction per version and two versions each."""
     from storage.db import Archive
-    from storage.models import Capture, Extraction, Version
+    from storage.models import CaptureRow, Extraction, Version
 
     t0 = datetime(2024, 5, 1, tzinfo=UTC)
     with Archive(url) as archive, archive.engine.begin() as conn:
@@ -98,7 +98,7 @@ def add_versions(url: str, n: int) -> None:
                         "chars_removed": 0 if v == 1 else 3,
                     }
                 )
-        conn.execute(insert(Capture.__table__), captures)
+        conn.execute(insert(CaptureRow.__table__), captures)
         conn.execute(insert(Extraction.__table__), extractions)
         conn.execute(insert(Version.__table__), versions)
         conn.execute(text("UPDATE articles SET current_version = 2 WHERE id <= :n"), {"n": n})

@@ -30,8 +30,7 @@ from sqlalchemy.orm import Session, aliased
 from storage import archive as archive_mod
 from storage import fingerprints
 from storage.db import Archive, is_postgresql
-from storage.models import Article, ArticleUrl, Extraction
-from storage.models import Capture as CaptureRow
+from storage.models import Article, ArticleUrl, CaptureRow, Extraction
 from storage.rebuild import Rebuilt, rebuild_versions, stale_articles
 from storage.records import Extracted, Outcome, PageKind, RecordKind
 

@@ -25,8 +25,7 @@ from sqlalchemy.orm import Session
 from storage import archive as archive_mod
 from storage import state
 from storage.db import Archive
-from storage.models import Capture as CaptureRow
-from storage.models import Extraction
+from storage.models import CaptureRow, Extraction
 from storage.records import Capture, Extracted, Outcome, PageKind, RecordKind
 from storage.warc import PreviousCapture, WarcStore
 

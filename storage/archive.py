@@ -21,8 +21,7 @@ from sqlalchemy.orm import Session
 
 from storage import fingerprints, urls
 from storage.db import insert_for, is_postgresql
-from storage.models import Article, ArticleUrl, Extraction, Site, utcnow
-from storage.models import Capture as CaptureRow
+from storage.models import Article, ArticleUrl, CaptureRow, Extraction, Site, utcnow
 from storage.records import Capture, Extracted, Outcome, PageKind, PageState, RecordKind
 from storage.versioning import add_version, seen_again
 

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, Integer, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from storage.errors import NotFound
-from storage.models import Article, ArticleUrl, Capture, CrawlRun, Extraction, Version
+from storage.models import Article, ArticleUrl, CaptureRow, CrawlRun, Extraction, Version
 from storage.query import iso
 from storage.search import Filters, filter_clauses, parse_query, to_fts5
 
@@ -121,14 +121,14 @@ def article_extras(session: Session, article_id: int) -> dict[str, Any]:
         Version, Version.extraction_id == Extraction.id
     )
     captures = session.scalars(
-        select(Capture)
+        select(CaptureRow)
         .where(
             or_(
-                Capture.url.in_(urls),
-                Capture.id.in_(version_captures.where(Version.article_id == article_id)),
+                CaptureRow.url.in_(urls),
+                CaptureRow.id.in_(version_captures.where(Version.article_id == article_id)),
             )
         )
-        .order_by(Capture.fetched_at, Capture.id)
+        .order_by(CaptureRow.fetched_at, CaptureRow.id)
         .limit(500)
     ).all()
     cluster: list[dict[str, Any]] = []
@@ -150,7 +150,7 @@ def article_extras(session: Session, article_id: int) -> dict[str, Any]:
     }
 
 
-def capture_summary(c: Capture) -> dict[str, Any]:
+def capture_summary(c: CaptureRow) -> dict[str, Any]:
     """One capture row as a dict (no WARC read)."""
     return {
         "id": c.id,
@@ -171,19 +171,19 @@ def capture_summary(c: Capture) -> dict[str, Any]:
     }
 
 
-def get_capture(session: Session, capture_id: int) -> Capture:
+def get_capture(session: Session, capture_id: int) -> CaptureRow:
     """The capture row; NotFound otherwise."""
-    capture = session.get(Capture, capture_id)
+    capture = session.get(CaptureRow, capture_id)
     if capture is None:
         raise NotFound("capture", capture_id)
     return capture
 
 
-def payload_capture(session: Session, capture: Capture) -> Capture:
+def payload_capture(session: Session, capture: CaptureRow) -> CaptureRow:
     """The capture whose record holds the payload: a revisit's original (followed a few hops)."""
     seen = {capture.id}
     while capture.record_kind == "revisit" and capture.revisit_of is not None:
-        original = session.get(Capture, capture.revisit_of)
+        original = session.get(CaptureRow, capture.revisit_of)
         if original is None or original.id in seen:
             break
         seen.add(original.id)
@@ -265,10 +265,10 @@ def run_detail(session: Session, run_id: int) -> dict[str, Any]:
     if run is None:
         raise NotFound("crawl run", run_id)
     by_kind = session.execute(
-        select(Capture.page_kind, Capture.status, func.count())
-        .where(Capture.crawl_run_id == run_id)
-        .group_by(Capture.page_kind, Capture.status)
-        .order_by(Capture.page_kind, Capture.status)
+        select(CaptureRow.page_kind, CaptureRow.status, func.count())
+        .where(CaptureRow.crawl_run_id == run_id)
+        .group_by(CaptureRow.page_kind, CaptureRow.status)
+        .order_by(CaptureRow.page_kind, CaptureRow.status)
     ).all()
     return {
         **_run_dict(run),

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from warcio.archiveiterator import ArchiveIterator
 from warcio.warcwriter import WARCWriter
 
-from storage.models import Capture
+from storage.models import CaptureRow
 from storage.query import iter_articles
 from storage.search import Filters
 from storage.warc import WarcReadError, WarcStore, read_member
@@ -93,20 +93,20 @@ def export_csv(
     return n
 
 
-def _captures(f: CaptureFilters) -> Select[Capture]:
-    stmt = select(Capture).order_by(Capture.id)
+def _captures(f: CaptureFilters) -> Select[CaptureRow]:
+    stmt = select(CaptureRow).order_by(CaptureRow.id)
     if f.site:
-        stmt = stmt.where(Capture.site == f.site)
+        stmt = stmt.where(CaptureRow.site == f.site)
     if f.since:
-        stmt = stmt.where(Capture.fetched_at >= f.since)
+        stmt = stmt.where(CaptureRow.fetched_at >= f.since)
     if f.until:
-        stmt = stmt.where(Capture.fetched_at < f.until)
+        stmt = stmt.where(CaptureRow.fetched_at < f.until)
     if f.articles_only:
-        stmt = stmt.where(Capture.page_kind == "article")
+        stmt = stmt.where(CaptureRow.page_kind == "article")
     return stmt.execution_options(yield_per=1000)
 
 
-def _iter_captures(session: Session, f: CaptureFilters) -> Iterator[Capture]:
+def _iter_captures(session: Session, f: CaptureFilters) -> Iterator[CaptureRow]:
     for cap in session.scalars(_captures(f)):
         yield cap
         session.expunge(cap)
@@ -120,7 +120,7 @@ def _record_id(member: bytes) -> tuple[str | None, str | None, str | None]:
     return None, None, None
 
 
-def _exchange(store: WarcStore, cap: Capture) -> bytes:
+def _exchange(store: WarcStore, cap: CaptureRow) -> bytes:
     """The capture's record as stored, plus the request record written right after it."""
     raw = store.read_raw(cap.warc_file, cap.warc_offset, cap.warc_length)
     with open(store.directory / cap.warc_file, "rb") as fh:
@@ -181,7 +181,7 @@ def export_warc(
     return n
 
 
-def cdxj_line(cap: Capture) -> str:
+def cdxj_line(cap: CaptureRow) -> str:
     """One CDXJ line (SURT key, 14-digit timestamp, JSON) for a stored capture."""
     url = cap.final_url or cap.url
     when = cap.fetched_at.astimezone(UTC).strftime("%Y%m%d%H%M%S")

@@ -88,7 +88,7 @@ class CrawlRun(Base):
     pid: Mapped[int | None]
 
 
-class Capture(Base):
+class CaptureRow(Base):
     __tablename__ = "captures"
     __table_args__ = (Index("ix_captures_warc", "warc_file", "warc_offset"),)
 
@@ -141,7 +141,7 @@ class Extraction(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     error: Mapped[str | None] = mapped_column(Text)
 
-    capture: Mapped[Capture] = relationship(back_populates="extractions")
+    capture: Mapped[CaptureRow] = relationship(back_populates="extractions")
 
 
 class Article(Base):

@@ -34,7 +34,7 @@ from storage import textdiff
 from storage.archive import find_article
 from storage.durations import parse_duration
 from storage.errors import NotFound, QueryError
-from storage.models import Article, Capture, CrawlRun, Extraction, Site, Version
+from storage.models import Article, CaptureRow, CrawlRun, Extraction, Site, Version
 from storage.search import Filters, Hit, parse_query, search
 from storage.textdiff import Segment
 
@@ -134,10 +134,10 @@ def _article_select(all_versions: bool) -> Select[Article, Version, Extraction, 
     if not all_versions:
         version_on = and_(version_on, Version.n == Article.current_version)
     return (
-        select(Article, Version, Extraction, Capture.url, Capture.final_url)
+        select(Article, Version, Extraction, CaptureRow.url, CaptureRow.final_url)
         .outerjoin(Version, version_on)
         .outerjoin(Extraction, Extraction.id == Version.extraction_id)
-        .outerjoin(Capture, Capture.id == Extraction.capture_id)
+        .outerjoin(CaptureRow, CaptureRow.id == Extraction.capture_id)
     )
 
 
@@ -434,18 +434,18 @@ def _site_stats(
         # The newest extraction of each article capture in those runs (re-extraction included).
         newest = (
             select(func.max(Extraction.id))
-            .join(Capture, Capture.id == Extraction.capture_id)
-            .where(Capture.crawl_run_id.in_(per_run), Capture.page_kind == "article")
+            .join(CaptureRow, CaptureRow.id == Extraction.capture_id)
+            .where(CaptureRow.crawl_run_id.in_(per_run), CaptureRow.page_kind == "article")
             .group_by(Extraction.capture_id)
         )
         rows = session.execute(
             select(
-                Capture.crawl_run_id,
+                CaptureRow.crawl_run_id,
                 Extraction.text.is_not(None),
                 Extraction.published_at.is_not(None),
                 Extraction.authors,
             )
-            .join(Capture, Capture.id == Extraction.capture_id)
+            .join(CaptureRow, CaptureRow.id == Extraction.capture_id)
             .where(Extraction.id.in_(newest), Extraction.state != "not_article")
         )
         for run_id, has_text, has_date, authors in rows:

@@ -21,8 +21,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 # Same package, same rules: the rebuild must not grow a second copy of the versioning logic.
-from storage.models import Article, ArticleUrl, Extraction, Version
-from storage.models import Capture as CaptureRow
+from storage.models import Article, ArticleUrl, CaptureRow, Extraction, Version
 from storage.records import PageKind, RecordKind
 from storage.versioning import add_version, seen_again, set_simhash
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from storage import urls
 from storage.db import insert_for
-from storage.models import Article, ArticleUrl, Capture, Extraction, UrlState
+from storage.models import Article, ArticleUrl, CaptureRow, Extraction, UrlState
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,12 +61,12 @@ def lookup(session: Session, wanted: Sequence[str]) -> dict[str, UrlInfo]:
     pending: dict[str, int] = {}
     for chunk in _chunks(unknown, 500):
         rows = session.execute(
-            select(Capture.url, Capture.id).where(
-                Capture.url.in_(chunk),
-                Capture.page_kind == "article",
-                Capture.record_kind == "response",
-                Capture.status == 200,
-                ~exists().where(Extraction.capture_id == Capture.id),
+            select(CaptureRow.url, CaptureRow.id).where(
+                CaptureRow.url.in_(chunk),
+                CaptureRow.page_kind == "article",
+                CaptureRow.record_kind == "response",
+                CaptureRow.status == 200,
+                ~exists().where(Extraction.capture_id == CaptureRow.id),
             )
         ).all()
         for url, capture_id in rows:

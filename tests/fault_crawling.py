@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from crawler.demo_site import LoggedRequest
 from storage.db import Archive
-from storage.models import Article, Capture, CrawlRun, UrlState, Version
+from storage.models import Article, CaptureRow, CrawlRun, UrlState, Version
 
 
 def edit_config(path: Path, site_key: str | None = None, **values: str) -> None:
@@ -93,10 +93,10 @@ def url_states(db_url: str) -> dict[str, UrlState]:
         return {u.url: u for u in s.scalars(select(UrlState))}
 
 
-def captures(db_url: str) -> list[Capture]:
+def captures(db_url: str) -> list[CaptureRow]:
     """Every capture row, oldest first."""
     with Archive(db_url) as archive, archive.session() as s:
-        return list(s.scalars(select(Capture).order_by(Capture.id)))
+        return list(s.scalars(select(CaptureRow).order_by(CaptureRow.id)))
 
 
 def runs(db_url: str) -> list[CrawlRun]:

@@ -6,8 +6,7 @@ from sqlalchemy import func, select
 
 from storage.archive import record
 from storage.db import Archive
-from storage.models import Article, ArticleUrl, Extraction, Version
-from storage.models import Capture as CaptureRow
+from storage.models import Article, ArticleUrl, CaptureRow, Extraction, Version
 from storage.records import Outcome, PageState
 from storage.search import search
 from tests.factories import T0, body, capture, extracted, later

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from crawler.demo_site import make_sites, serve
 from crawler.demo_site.pages import Page
 from storage.db import Archive
-from storage.models import Article, ArticleUrl, Capture, CrawlRun, Version
+from storage.models import Article, ArticleUrl, CaptureRow, CrawlRun, Version
 from storage.warc import WarcStore, payload_digest
 from tests.crawling import CrawlEnv, run_cli, write_config
 
@@ -80,7 +80,7 @@ def test_every_capture_row_reads_back_from_warc(env: CrawlEnv) -> None:
     run_cli("crawl", "courier", config=env.config)
     store = WarcStore(env.warc_dir)
     with Archive(env.db_url) as archive, archive.session() as s:
-        captures = s.scalars(select(Capture)).all()
+        captures = s.scalars(select(CaptureRow)).all()
     assert captures
     for cap in captures:
         rec = store.read(cap.warc_file, cap.warc_offset)
@@ -161,8 +161,8 @@ def test_unchanged_articles_are_fetched_conditionally(env: CrawlEnv) -> None:
     with Archive(env.db_url) as archive, archive.session() as s:
         revisits = s.scalar(
             select(func.count())
-            .select_from(Capture)
-            .where(Capture.record_kind == "revisit", Capture.page_kind == "article")
+            .select_from(CaptureRow)
+            .where(CaptureRow.record_kind == "revisit", CaptureRow.page_kind == "article")
         )
     # Every unchanged article came back as 304: a WARC revisit record, no new version.
     assert revisits == len(conditional)
@@ -192,8 +192,10 @@ def test_redirects_are_archived_too(env: CrawlEnv) -> None:
     run_cli("crawl", "ledger", config=env.config)
     store = WarcStore(env.warc_dir)
     with Archive(env.db_url) as archive, archive.session() as s:
-        moved = s.scalars(select(Capture).where(Capture.status == 301)).one()
-        landed = s.scalars(select(Capture).where(Capture.url == old, Capture.status == 200)).one()
+        moved = s.scalars(select(CaptureRow).where(CaptureRow.status == 301)).one()
+        landed = s.scalars(
+            select(CaptureRow).where(CaptureRow.url == old, CaptureRow.status == 200)
+        ).one()
     assert store.read(moved.warc_file, moved.warc_offset).status == 301
     assert landed.final_url == target and landed.page_kind == "category"
     assert set(_articles(env)) >= {

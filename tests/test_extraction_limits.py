@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from storage.db import Archive
-from storage.models import Article, Capture, Extraction
+from storage.models import Article, CaptureRow, Extraction
 from tests.crawling import ledger_env, run_cli
 
 
@@ -21,7 +21,7 @@ def test_extraction_over_its_time_limit_is_recorded_as_an_error(tmp_path: Path) 
         out = run_cli("crawl", config=config, timeout=240).stdout
         with Archive(db_url) as archive, archive.session() as s:
             errors = s.scalars(select(Extraction.error)).all()
-            captures = s.scalars(select(Capture).where(Capture.page_kind == "article")).all()
+            captures = s.scalars(select(CaptureRow).where(CaptureRow.page_kind == "article")).all()
             articles = s.scalars(select(Article)).all()
         assert len(captures) == 3 and not articles
         assert len(errors) == 3 and all(e and "timed out" in e for e in errors)

@@ -18,7 +18,7 @@ from crawler.demo_site import make_sites, serve
 from crawler.extraction import EXTRACTOR_ID
 from crawler.reextract import reextract
 from storage.db import Archive
-from storage.models import Article, Capture, Extraction, Version
+from storage.models import Article, CaptureRow, Extraction, Version
 from tests.crawling import REPO, CrawlEnv, run_cli, write_config
 from tests.factories import later
 from tests.query_support import build, filler
@@ -65,8 +65,8 @@ def article_captures(db_url: str) -> int:
         return (
             s.scalar(
                 select(func.count())
-                .select_from(Capture)
-                .where(Capture.page_kind == "article", Capture.record_kind == "response")
+                .select_from(CaptureRow)
+                .where(CaptureRow.page_kind == "article", CaptureRow.record_kind == "response")
             )
             or 0
         )

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from crawler.demo_site import DemoServer, DemoSite, make_sites, serve
 from storage.db import Archive
-from storage.models import Article, Capture, Version
+from storage.models import Article, CaptureRow, Version
 from storage.warc import WarcStore
 from tests.crawling import REPO, run_cli
 
@@ -151,7 +151,7 @@ def test_killing_one_worker_loses_nothing(
     assert all(v == 1 for _t, v in view.values())
     store = WarcStore(tmp_path / "warc")
     with Archive(pg_database) as archive, archive.session() as s:
-        for cap in s.scalars(select(Capture)):
+        for cap in s.scalars(select(CaptureRow)):
             assert store.read(cap.warc_file, cap.warc_offset).status == cap.status
     # The shared per-host interval held across workers. The server's clock sees requests
     # when its threads get to them, which on a loaded 2-core machine can bunch a few

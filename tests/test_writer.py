@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from crawler.writer import ArchiveWriter, Exchange
 from storage.db import Archive
-from storage.models import Capture
+from storage.models import CaptureRow
 from storage.records import PageKind
 from storage.warc import WarcStore
 
@@ -45,7 +45,7 @@ def archive(sqlite_url: str) -> Iterator[Archive]:
 def _captures(archive: Archive) -> int:
     """Committed captures rows, as a reader sees them (a writer session would wait)."""
     with Archive(archive.url, migrate=False, readonly=True) as reader, reader.sessions() as s:
-        return s.scalar(select(func.count()).select_from(Capture)) or 0
+        return s.scalar(select(func.count()).select_from(CaptureRow)) or 0
 
 
 def test_capture_is_readable_from_warc_before_its_row_commits(

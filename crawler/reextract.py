@@ -55,7 +55,7 @@ _CHUNK = 8  # captures per task: amortises pickling and scheduling over a few pa
 
 
 @dataclass(frozen=True, slots=True)
-class Job:
+class CaptureTask:
     """What a worker needs to re-extract one capture; small enough to pickle cheaply."""
 
     capture_id: int
@@ -185,7 +185,7 @@ def _init_worker(
     _worker["extractor_id"] = extractor_id
 
 
-def _extract_jobs(jobs: list[Job]) -> list[tuple[int, Extracted | None]]:
+def _extract_tasks(jobs: list[CaptureTask]) -> list[tuple[int, Extracted | None]]:
     """Read each capture from WARC and extract it (runs in a worker process)."""
     from dataclasses import replace
 
@@ -275,7 +275,7 @@ def _batches(keys: array[int], ids: array[int], size: int) -> Iterator[list[tupl
         yield batch
 
 
-def _jobs(session: Session, capture_ids: list[int]) -> list[Job]:
+def _tasks(session: Session, capture_ids: list[int]) -> list[CaptureTask]:
     feed = (
         select(Extraction.published_at)
         .where(Extraction.capture_id == CaptureRow.id, Extraction.published_source == "feed")
@@ -287,7 +287,7 @@ def _jobs(session: Session, capture_ids: list[int]) -> list[Job]:
         select(CaptureRow, feed).where(CaptureRow.id.in_(capture_ids)).order_by(CaptureRow.id)
     )
     return [
-        Job(
+        CaptureTask(
             c.id,
             c.warc_file,
             c.warc_offset,
@@ -343,9 +343,9 @@ def reextract(
         in_flight: list[tuple[list[tuple[int, int]], list[Future[Any]]]] = []
         for batch in _batches(keys, ids, size):
             with reader.sessions() as s:
-                jobs = _jobs(s, [cid for _, cid in batch])
+                jobs = _tasks(s, [cid for _, cid in batch])
             futures = [
-                pool.submit(_extract_jobs, jobs[i : i + _CHUNK])
+                pool.submit(_extract_tasks, jobs[i : i + _CHUNK])
                 for i in range(0, len(jobs), _CHUNK)
             ]
             in_flight.append((batch, futures))

@@ -22,7 +22,7 @@ from crawler import internals
 from crawler.config import Config
 from crawler.pool import PRELOAD, worker_initializer
 from crawler.writer import ArchiveWriter
-from storage import state
+from storage import url_state
 from storage.db import Archive, is_postgresql
 from storage.warc import WarcStore
 
@@ -144,12 +144,12 @@ class CrawlServices:
         """The counters of `site` in this run."""
         return self.stats.setdefault(site, RunCounters())
 
-    def lookup(self, urls: list[str]) -> Future[dict[str, state.UrlInfo]]:
+    def lookup(self, urls: list[str]) -> Future[dict[str, url_state.UrlInfo]]:
         """Ask the archive (off the event loop) what it knows about these URLs."""
 
-        def run() -> dict[str, state.UrlInfo]:
+        def run() -> dict[str, url_state.UrlInfo]:
             with self.reader_archive.sessions() as s:
-                return state.lookup(s, urls)
+                return url_state.lookup(s, urls)
 
         return self.reader.submit(run)
 
@@ -158,7 +158,7 @@ class CrawlServices:
 
         def run() -> list[str]:
             with self.reader_archive.sessions() as s:
-                return state.due_revisits(s, site, now, limit)
+                return url_state.due_revisits(s, site, now, limit)
 
         return self.reader.submit(run)
 

@@ -23,7 +23,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from storage import archive as archive_mod
-from storage import state
+from storage import url_state
 from storage.db import Archive
 from storage.models import CaptureRow, Extraction
 from storage.records import Capture, Extracted, Outcome, PageKind, RecordKind
@@ -93,7 +93,7 @@ class CaptureFuture(Future[CaptureRef]):
 
 
 @dataclass
-class _Job:
+class _WriteTask:
     fn: Callable[[Session], Any]
     future: Future[Any] = field(default_factory=Future)
 
@@ -122,7 +122,7 @@ class ArchiveWriter:
         self.batch_size = batch_size
         self.batch_wait = batch_wait
         self.revisit_ladder = revisit_ladder or {}
-        self._queue: queue.Queue[_Job | None] = queue.Queue()
+        self._queue: queue.Queue[_WriteTask | None] = queue.Queue()
         # WARC members are deflated here, beside this writer's database work, not on it:
         # the writer thread is the crawl's serial stage (bench/README.md, "Crawl profile").
         self._deflate = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warc-deflate")
@@ -136,7 +136,7 @@ class ArchiveWriter:
         """Run fn(session) on the writer thread inside the next batch's transaction."""
         if self._closed:
             raise RuntimeError("archive writer is closed")
-        job = _Job(fn)
+        job = _WriteTask(fn)
         self._queue.put(job)
         return job.future
 
@@ -158,7 +158,9 @@ class ArchiveWriter:
                 protocol=ex.protocol,
             )
         future = CaptureFuture()
-        self._queue.put(_Job(lambda s: future.note_written(self._capture(s, ex, memo)), future))
+        self._queue.put(
+            _WriteTask(lambda s: future.note_written(self._capture(s, ex, memo)), future)
+        )
         return future
 
     def record(
@@ -170,7 +172,7 @@ class ArchiveWriter:
     def note_error(self, url: str, site: str | None, page_kind: str, when: datetime) -> None:
         """Count a failed fetch against the URL (back-off), fire and forget."""
         self.submit(
-            lambda s: state.note_fetch(
+            lambda s: url_state.note_fetch(
                 s, url, site=site, page_kind=page_kind, status=None, fetched_at=when, error=True
             )
         )
@@ -209,8 +211,8 @@ class ArchiveWriter:
                 batch.append(nxt)
             self._run_batch(batch)
 
-    def _run_batch(self, batch: list[_Job]) -> None:
-        results: list[tuple[_Job, Any, BaseException | None]] = []
+    def _run_batch(self, batch: list[_WriteTask]) -> None:
+        results: list[tuple[_WriteTask, Any, BaseException | None]] = []
         try:
             with self.archive.session() as session:
                 for job in batch:
@@ -227,7 +229,7 @@ class ArchiveWriter:
             else:
                 job.future.set_result(value)
 
-    def _run_job(self, session: Session, job: _Job) -> tuple[Any, BaseException | None]:
+    def _run_job(self, session: Session, job: _WriteTask) -> tuple[Any, BaseException | None]:
         """Run one job in a SAVEPOINT; retry it when PostgreSQL picks it as a deadlock
         victim or the row it waited for changed under it (two workers, one article)."""
         for attempt in range(1, self.MAX_ATTEMPTS + 1):
@@ -318,7 +320,7 @@ class ArchiveWriter:
             revisit_of=memo["previous_id"] if written.record_kind == RecordKind.REVISIT else None,
         )
         capture_id = archive_mod.add_capture(session, capture)
-        state.note_fetch(
+        url_state.note_fetch(
             session,
             ex.url,
             site=ex.site,
@@ -339,9 +341,9 @@ class ArchiveWriter:
         result = archive_mod.record(session, ref.capture, extracted, capture_id=ref.id)
         ladder = self.revisit_ladder.get(ref.capture.site or "")
         if ref.capture.status in (404, 410):
-            state.end_revisits(session, ref.capture.url)
+            url_state.end_revisits(session, ref.capture.url)
         elif ladder and result.article_id is not None and result.outcome != Outcome.SKIPPED:
-            state.schedule_revisit(
+            url_state.schedule_revisit(
                 session,
                 ref.capture.url,
                 article_id=result.article_id,

@@ -27,7 +27,7 @@ from crawler.extraction.fields import (
     sitename,
     tags,
 )
-from crawler.extraction.states import classify
+from crawler.extraction.page_states import classify
 from crawler.extraction.structured import read_page_data
 from crawler.extraction.titles import clean, host_key, pick_titles, site_names
 from storage.records import DatedValue, Extracted, PageState

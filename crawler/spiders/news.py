@@ -35,7 +35,7 @@ from crawler.seen import FingerprintSet, url_digest
 from crawler.services import CrawlServices
 from storage import urls
 from storage.records import PageKind
-from storage.state import UrlInfo
+from storage.url_state import UrlInfo
 
 PAGE_META = "na_page"
 FEED_DATE_META = "na_feed_date"

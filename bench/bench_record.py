@@ -1,4 +1,4 @@
-"""archive.record() throughput (captures/s) into SQLite and PostgreSQL, by batch size.
+"""ingest.record() throughput (captures/s) into SQLite and PostgreSQL, by batch size.
 
 Run: ``python -m bench.bench_record [--captures N] [--batches 1,10,100] [--quick]``.
 
@@ -31,8 +31,8 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from storage.archive import ensure_site, record
 from storage.db import Archive
+from storage.ingest import ensure_site, record
 from storage.records import Capture, DatedValue, Extracted, PageKind
 
 GROUND_TRUTH = Path("/work/shared/datasets/article-extraction-benchmark/ground-truth.json")
@@ -238,7 +238,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(f"postgresql {pg_note}")
 
     lines = [
-        "# archive.record() throughput",
+        "# ingest.record() throughput",
         "",
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `python -m bench.bench_record"
         f" --captures {count} --batches {args.batches}`.",

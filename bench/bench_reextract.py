@@ -71,8 +71,8 @@ def pool_rate(fn: object, pages: list[tuple[str, bytes]], workers: int) -> float
 
 def build_archive(directory: Path, pages: list[tuple[str, bytes]], repeat: int) -> str:
     """A SQLite archive whose captures point at the pages in a real WARC file."""
-    from storage.archive import add_capture
     from storage.db import Archive
+    from storage.ingest import add_capture
     from storage.records import Capture
     from storage.warc import WarcStore
 

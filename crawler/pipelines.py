@@ -1,4 +1,4 @@
-"""The archive pipeline: captured article page -> extraction (process pool) -> archive.record.
+"""The archive pipeline: captured article page -> extraction (process pool) -> ingest.record.
 
 Thin on purpose: extraction runs in other processes, the database write on the archive
 writer thread; this coroutine only awaits their futures, so the event loop never blocks.

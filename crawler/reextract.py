@@ -2,7 +2,7 @@
 
 No network: every page is read back from WARC by (file, offset) inside the worker process,
 so only small tuples cross process boundaries. The path from stored bytes to records is
-the crawl's: `crawler.extraction.extract`, then `storage.archive` rules (through
+the crawl's: `crawler.extraction.extract`, then `storage.ingest` rules (through
 `storage.rebuild`, which replays an article's captures through `versioning.add_version`).
 
 Resumable and idempotent by construction: a capture is pending while it has no extraction
@@ -27,8 +27,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
-from storage import archive as archive_mod
-from storage import fingerprints
+from storage import fingerprints, ingest
 from storage.db import Archive, is_postgresql
 from storage.models import Article, ArticleUrl, CaptureRow, Extraction
 from storage.rebuild import Rebuilt, rebuild_versions, stale_articles
@@ -384,7 +383,7 @@ def _write(
                 report.errors += 1
             _count_changes(report, previous.get(cid), extracted)
             if key:
-                archive_mod.add_extraction(s, cid, extracted)
+                ingest.add_extraction(s, cid, extracted)
                 articles[key] = None
             else:
                 orphans.append(cid)
@@ -417,9 +416,7 @@ def _record_orphan(
     row = s.get(CaptureRow, capture_id)
     if row is None or extracted is None:
         return
-    result = archive_mod.record(
-        s, archive_mod.capture_from_row(row), extracted, capture_id=capture_id
-    )
+    result = ingest.record(s, ingest.capture_from_row(row), extracted, capture_id=capture_id)
     if result.outcome == Outcome.NEW:
         report.new_articles += 1
 

@@ -21,9 +21,9 @@ from crawler.config import Config, ConfigError, SiteConfig
 from crawler.services import CrawlServices, RunCounters
 from crawler.settings import settings_for
 from storage import runs
-from storage.archive import ensure_site
 from storage.db import Archive
 from storage.errors import StorageError
+from storage.ingest import ensure_site
 
 log = logging.getLogger(__name__)
 

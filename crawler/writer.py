@@ -22,8 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from storage import archive as archive_mod
-from storage import url_state
+from storage import ingest, url_state
 from storage.db import Archive
 from storage.models import CaptureRow, Extraction
 from storage.records import Capture, Extracted, Outcome, PageKind, RecordKind
@@ -163,9 +162,7 @@ class ArchiveWriter:
         )
         return future
 
-    def record(
-        self, ref: CaptureRef, extracted: Extracted | None
-    ) -> Future[archive_mod.RecordResult]:
+    def record(self, ref: CaptureRef, extracted: Extracted | None) -> Future[ingest.RecordResult]:
         """Record the extraction of a capture (or a seen-again for an unchanged page)."""
         return self.submit(lambda s: self._record(s, ref, extracted))
 
@@ -319,7 +316,7 @@ class ArchiveWriter:
             crawl_run_id=ex.crawl_run_id,
             revisit_of=memo["previous_id"] if written.record_kind == RecordKind.REVISIT else None,
         )
-        capture_id = archive_mod.add_capture(session, capture)
+        capture_id = ingest.add_capture(session, capture)
         url_state.note_fetch(
             session,
             ex.url,
@@ -337,8 +334,8 @@ class ArchiveWriter:
 
     def _record(
         self, session: Session, ref: CaptureRef, extracted: Extracted | None
-    ) -> archive_mod.RecordResult:
-        result = archive_mod.record(session, ref.capture, extracted, capture_id=ref.id)
+    ) -> ingest.RecordResult:
+        result = ingest.record(session, ref.capture, extracted, capture_id=ref.id)
         ladder = self.revisit_ladder.get(ref.capture.site or "")
         if ref.capture.status in (404, 410):
             url_state.end_revisits(session, ref.capture.url)
@@ -359,4 +356,4 @@ def load_capture(session: Session, capture_id: int) -> CaptureRef:
     row = session.get(CaptureRow, capture_id)
     if row is None:
         raise LookupError(f"no capture {capture_id}")
-    return CaptureRef(row.id, archive_mod.capture_from_row(row))
+    return CaptureRef(row.id, ingest.capture_from_row(row))

@@ -104,7 +104,7 @@ def simhash(text: str | None) -> int:
     text has paragraphs (newline-separated, as trafilatura extracts them).
     """
     # Imported here: importing trafilatura takes a few hundred ms, and the crawl process,
-    # which imports this module through storage.archive, gets its simhashes from the
+    # which imports this module through storage.ingest, gets its simhashes from the
     # extraction workers (whose forkserver preloads trafilatura).
     from trafilatura.deduplication import Simhash
 

@@ -31,9 +31,9 @@ from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.orm import Session
 
 from storage import textdiff
-from storage.archive import find_article
 from storage.durations import parse_duration
 from storage.errors import NotFound, QueryError
+from storage.ingest import find_article
 from storage.models import Article, CaptureRow, CrawlRun, Extraction, Site, Version
 from storage.search import Filters, Hit, parse_query, search
 from storage.textdiff import Segment

@@ -40,7 +40,7 @@ class PageState(StrEnum):
 
 
 class Outcome(StrEnum):
-    """What `archive.record` did with a capture."""
+    """What `ingest.record` did with a capture."""
 
     NEW = "new"  # a new article (and its version 1)
     CHANGED = "changed"  # a new version of a known article
@@ -104,7 +104,7 @@ class Extracted:
     error: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
     # Fingerprints (storage.fingerprints) when the producer computed them already, e.g. in
-    # the extraction worker process; archive.record computes them otherwise.
+    # the extraction worker process; ingest.record computes them otherwise.
     text_hash: str | None = None
     simhash: int | None = None
 

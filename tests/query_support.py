@@ -1,4 +1,4 @@
-"""Archives for the query/export tests: real WARC records, recorded through storage.archive."""
+"""Archives for the query/export tests: real WARC records, recorded through storage.ingest."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from storage import archive as archive_mod
+from storage import ingest
 from storage.db import Archive
 from storage.records import Capture, DatedValue, Extracted, RecordKind
 from storage.warc import WarcStore
@@ -95,7 +95,7 @@ class Built:
             tags=("council",),
         )
         with Archive(self.url) as archive, archive.session() as s:
-            result = archive_mod.record(s, capture, extracted)
+            result = ingest.record(s, capture, extracted)
         self.payloads[result.capture_id] = body
         assert result.article_id is not None
         return result.article_id

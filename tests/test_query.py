@@ -101,7 +101,7 @@ def test_iter_articles_streams_current_or_every_version(edited: Built) -> None:
 
 
 def test_stats_flag_a_run_whose_pages_lost_their_bodies(db_url: str, tmp_path: Path) -> None:
-    from storage import archive as archive_mod
+    from storage import ingest
     from storage.records import PageState
     from tests.factories import capture, extracted
 
@@ -117,7 +117,7 @@ def test_stats_flag_a_run_whose_pages_lost_their_bodies(db_url: str, tmp_path: P
                 ex = extracted(f"t{run}{i}", filler(run * 10 + i))
                 if run == 3:
                     ex = type(ex)(extractor_id="test/1", state=PageState.ARTICLE, title="t")
-                archive_mod.record(s, cap, ex)
+                ingest.record(s, cap, ex)
     with Archive(db_url, readonly=True) as a, a.session() as s:
         (site,) = query.stats(s, last_runs=3)
     assert site.articles == 8 and site.versions == 8

@@ -13,7 +13,7 @@ from storage.models import Article, Version
 
 WRITER = r"""
 import sys, zlib
-from storage.archive import record
+from storage.ingest import record
 from storage.db import Archive
 from tests.factories import body, capture, extracted, later
 url, worker, n = sys.argv[1], sys.argv[2], int(sys.argv[3])

@@ -1,4 +1,4 @@
-"""record(): turn a capture and its extraction into a new article, a new version or seen-again.
+"""ingest: turn a capture and its extraction into a new article, a new version or seen-again.
 
 Rules (DESIGN.md): a new version only when the normalised title+body hash changes; an
 unchanged re-fetch only moves last_seen_at; nothing is ever deleted; URL variants of one

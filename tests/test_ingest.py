@@ -1,11 +1,11 @@
-"""archive.record on real SQLite files and the local PostgreSQL."""
+"""ingest.record on real SQLite files and the local PostgreSQL."""
 
 from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from storage.archive import record
 from storage.db import Archive
+from storage.ingest import record
 from storage.models import Article, ArticleUrl, CaptureRow, Extraction, Version
 from storage.records import Outcome, PageState
 from storage.search import search

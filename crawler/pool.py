@@ -1,4 +1,8 @@
-"""What the extraction pool's worker processes run: extraction plus the text fingerprints.
+"""The extraction pool, for the crawl and re-extraction alike, and what its workers run.
+
+One path from stored bytes to an extraction: `extract_with_fingerprints` (extract(), then
+the content hash and simhash) in worker processes forked from a forkserver that preloaded
+the extractor, each ending with the process it works for (crawler.lifeline).
 
 Kept apart from crawler.pipelines on purpose: a worker unpickles a job by importing the
 module of its function, and crawler.pipelines would pull Scrapy, SQLAlchemy and the
@@ -10,7 +14,12 @@ the pool's initializer lives here for the same reason.
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
+import os
 import signal
+from collections.abc import Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime
 from typing import Any
 
 from storage import fingerprints
@@ -21,7 +30,30 @@ from storage.records import Extracted
 PRELOAD = [__name__, "crawler.lifeline", "crawler.extraction", "trafilatura.deduplication"]
 
 
-def worker_initializer(crawl_pid: int) -> None:
+def new_pool(
+    workers: int,
+    setup: Callable[..., None] | None = None,
+    setup_args: tuple[Any, ...] = (),
+) -> ProcessPoolExecutor:
+    """A pool of `workers` extraction processes bound to this process's life.
+
+    forkserver: forking a process that runs Twisted and SQLite threads is unsafe; the server
+    imports the extractor once (PRELOAD) and every worker starts warm. `setup(*setup_args)`
+    runs in each worker after the common initializer (re-extraction opens the WARC store).
+    """
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD)
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=ctx,
+        initializer=worker_initializer,
+        initargs=(os.getpid(), setup, setup_args),
+    )
+
+
+def worker_initializer(
+    crawl_pid: int, setup: Callable[..., None] | None = None, setup_args: tuple[Any, ...] = ()
+) -> None:
     """Workers must not take the crawl's Ctrl-C (the parent decides when they stop), and
     must not outlive the crawl, however it dies."""
     from crawler import lifeline
@@ -30,6 +62,8 @@ def worker_initializer(crawl_pid: int) -> None:
     # A worker's parent is the forkserver, not the crawl: watch the crawl itself. Once the
     # workers are gone, the forkserver and resource tracker see EOF and exit too.
     lifeline.watch(crawl_pid)
+    if setup is not None:
+        setup(*setup_args)
 
 
 def extract_with_fingerprints(*args: Any, **kwargs: Any) -> Extracted:
@@ -50,3 +84,58 @@ def extract_with_fingerprints(*args: Any, **kwargs: Any) -> Extracted:
         text_hash=fingerprints.content_hash(extracted.title, extracted.text),
         simhash=fingerprints.simhash(extracted.text) if extracted.has_body else None,
     )
+
+
+# -- re-extraction: stored captures, read from WARC inside the worker ----------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CaptureTask:
+    """What a worker needs to re-extract one capture; small enough to pickle cheaply."""
+
+    capture_id: int
+    warc_file: str
+    warc_offset: int
+    url: str
+    fetched_at: datetime
+    status: int
+    content_type: str | None
+    feed_date: datetime | None
+
+
+_reextract: dict[str, Any] = {}
+
+
+def reextract_setup(warc_dir: str, options: Mapping[str, Any], extractor_id: str) -> None:
+    """Worker setup for re-extraction: its WARC store, options and extractor id."""
+    from storage.warc import WarcStore
+
+    _reextract.update(store=WarcStore(warc_dir), options=dict(options), extractor_id=extractor_id)
+
+
+def reextract_tasks(tasks: list[CaptureTask]) -> list[tuple[int, Extracted | None]]:
+    """Read each capture from WARC and extract it as the crawl does (None: unreadable)."""
+    from crawler.extraction import ExtractionHints
+    from storage.warc import WarcReadError
+
+    store, extractor_id = _reextract["store"], _reextract["extractor_id"]
+    out: list[tuple[int, Extracted | None]] = []
+    for task in tasks:
+        try:
+            record = store.read(task.warc_file, task.warc_offset)
+        except WarcReadError:
+            out.append((task.capture_id, None))
+            continue
+        result = extract_with_fingerprints(
+            record.payload,
+            task.url,
+            task.fetched_at,
+            status=task.status,
+            content_type=task.content_type,
+            hints=ExtractionHints(published=task.feed_date) if task.feed_date else None,
+            options=_reextract["options"],
+        )
+        if result.extractor_id != extractor_id:
+            result = dataclasses.replace(result, extractor_id=extractor_id)
+        out.append((task.capture_id, result))
+    return out

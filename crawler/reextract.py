@@ -2,8 +2,10 @@
 
 No network: every page is read back from WARC by (file, offset) inside the worker process,
 so only small tuples cross process boundaries. The path from stored bytes to records is
-the crawl's: `crawler.extraction.extract`, then `storage.ingest` rules (through
-`storage.rebuild`, which replays an article's captures through `versioning.add_version`).
+the crawl's: the same pool (crawler.pool: forkserver, preloaded extractor, workers that die
+with this process), the same `extract_with_fingerprints` (options passed per call, never
+set globally), then `storage.ingest` rules (through `storage.rebuild`, which replays an
+article's captures through `versioning.add_version`).
 
 Resumable and idempotent by construction: a capture is pending while it has no extraction
 by the current extractor_id; each batch's extraction rows and the rebuild of the articles
@@ -18,20 +20,26 @@ import hashlib
 import os
 from array import array
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
+from crawler.pool import CaptureTask, new_pool, reextract_setup, reextract_tasks
 from storage import fingerprints, ingest
-from storage.db import Archive, is_postgresql
-from storage.models import Article, ArticleUrl, CaptureRow, Extraction
-from storage.rebuild import Rebuilt, rebuild_versions, stale_articles
-from storage.records import Extracted, Outcome, PageKind, RecordKind
+from storage.db import Archive
+from storage.models import CaptureRow, Extraction
+from storage.rebuild import (
+    captures_with_feed_dates,
+    pending_captures,
+    previous_extractions,
+    rebuild_article,
+    stale_articles,
+)
+from storage.records import Extracted, Outcome
 
 # Options that change what trafilatura keeps; anything else is refused before a run starts.
 ALLOWED_OPTIONS = frozenset(
@@ -51,20 +59,6 @@ STRING_OPTIONS = frozenset({"prune_xpath"})
 MAX_EXTRACTOR_ID = 100
 FIELDS = ("title", "date", "authors", "body")
 _CHUNK = 8  # captures per task: amortises pickling and scheduling over a few pages
-
-
-@dataclass(frozen=True, slots=True)
-class CaptureTask:
-    """What a worker needs to re-extract one capture; small enough to pickle cheaply."""
-
-    capture_id: int
-    warc_file: str
-    warc_offset: int
-    url: str
-    fetched_at: datetime
-    status: int
-    content_type: str | None
-    feed_date: datetime | None
 
 
 @dataclass
@@ -165,101 +159,7 @@ def parse_options(pairs: Sequence[str]) -> dict[str, Any]:
     return out
 
 
-# -- worker side --------------------------------------------------------------------------
-
-_worker: dict[str, Any] = {}
-
-
-def _init_worker(
-    warc_dir: str, options: dict[str, Any], extractor_id: str, parent_pid: int
-) -> None:
-    from crawler import lifeline
-    from crawler.extraction import TRAFILATURA_OPTIONS
-    from storage.warc import WarcStore
-
-    lifeline.watch(parent_pid)  # a killed reextract must not leave its workers behind
-
-    TRAFILATURA_OPTIONS.update(options)  # this worker process only
-    _worker["store"] = WarcStore(warc_dir)
-    _worker["extractor_id"] = extractor_id
-
-
-def _extract_tasks(jobs: list[CaptureTask]) -> list[tuple[int, Extracted | None]]:
-    """Read each capture from WARC and extract it (runs in a worker process)."""
-    from dataclasses import replace
-
-    from crawler.extraction import ExtractionHints, extract
-    from storage.warc import WarcReadError
-
-    store = _worker["store"]
-    out: list[tuple[int, Extracted | None]] = []
-    for job in jobs:
-        try:
-            record = store.read(job.warc_file, job.warc_offset)
-        except WarcReadError:
-            out.append((job.capture_id, None))
-            continue
-        hints = ExtractionHints(published=job.feed_date) if job.feed_date else None
-        result = extract(
-            record.payload,
-            job.url,
-            job.fetched_at,
-            status=job.status,
-            content_type=job.content_type,
-            hints=hints,
-        )
-        if result.extractor_id != _worker["extractor_id"]:
-            result = replace(result, extractor_id=_worker["extractor_id"])
-        out.append((job.capture_id, result))
-    return out
-
-
 # -- main process -------------------------------------------------------------------------
-
-
-def _article_key() -> Any:
-    by_url, by_final = aliased(ArticleUrl), aliased(ArticleUrl)
-    key = func.coalesce(by_url.article_id, by_final.article_id, 0)
-    return key, by_url, by_final
-
-
-def _pending_where(
-    extractor_id: str, site: str | None, since: datetime | None, until: datetime | None
-) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = [
-        CaptureRow.page_kind == PageKind.ARTICLE.value,
-        CaptureRow.record_kind == RecordKind.RESPONSE.value,
-    ]
-    if site:
-        where.append(CaptureRow.site == site)
-    if since:
-        where.append(CaptureRow.fetched_at >= since)
-    if until:
-        where.append(CaptureRow.fetched_at < until)
-    return where
-
-
-def _plan(
-    session: Session, extractor_id: str, where: list[ColumnElement[bool]]
-) -> tuple[array[int], array[int], int]:
-    """Pending (article key, capture id) pairs sorted by article; and the up-to-date count."""
-    key, by_url, by_final = _article_key()
-    done = exists().where(
-        Extraction.capture_id == CaptureRow.id, Extraction.extractor_id == extractor_id
-    )
-    stmt = (
-        select(key, CaptureRow.id)
-        .outerjoin(by_url, by_url.url == CaptureRow.url)
-        .outerjoin(by_final, by_final.url == CaptureRow.final_url)
-        .where(*where, ~done)
-        .order_by(key, CaptureRow.id)
-    )
-    keys, ids = array("q"), array("q")  # 16 bytes a capture, even for millions
-    for k, cid in session.execute(stmt.execution_options(yield_per=10_000)):
-        keys.append(k)
-        ids.append(cid)
-    up_to_date = session.scalar(select(func.count()).select_from(CaptureRow).where(*where, done))
-    return keys, ids, int(up_to_date or 0)
 
 
 def _batches(keys: array[int], ids: array[int], size: int) -> Iterator[list[tuple[int, int]]]:
@@ -272,32 +172,6 @@ def _batches(keys: array[int], ids: array[int], size: int) -> Iterator[list[tupl
         batch.append((k, cid))
     if batch:
         yield batch
-
-
-def _tasks(session: Session, capture_ids: list[int]) -> list[CaptureTask]:
-    feed = (
-        select(Extraction.published_at)
-        .where(Extraction.capture_id == CaptureRow.id, Extraction.published_source == "feed")
-        .order_by(Extraction.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    rows = session.execute(
-        select(CaptureRow, feed).where(CaptureRow.id.in_(capture_ids)).order_by(CaptureRow.id)
-    )
-    return [
-        CaptureTask(
-            c.id,
-            c.warc_file,
-            c.warc_offset,
-            c.final_url or c.url,
-            c.fetched_at,
-            c.status,
-            c.content_type,
-            f,
-        )
-        for c, f in rows
-    ]
 
 
 def reextract(
@@ -321,10 +195,11 @@ def reextract(
     opts = dict(options or {})
     extractor_id = extractor_id_for(opts)
     report = Report(extractor_id, dry_run=dry_run)
-    where = _pending_where(extractor_id, site, since, until)
     # Planning reads on a deferred-BEGIN engine, so a running crawl is not blocked meanwhile.
     with Archive(archive.url, migrate=False, readonly=True) as reader, reader.sessions() as s:
-        keys, ids, report.up_to_date = _plan(s, extractor_id, where)
+        keys, ids, report.up_to_date = pending_captures(
+            s, extractor_id, site=site, since=since, until=until
+        )
     report.pending = len(ids)
     workers = max(1, workers or os.cpu_count() or 1)
     size = batch_size or max(64, 32 * workers)
@@ -333,18 +208,17 @@ def reextract(
         progress(0, report.pending)
     with (
         Archive(archive.url, migrate=False, readonly=True) as reader,
-        ProcessPoolExecutor(
-            workers,
-            initializer=_init_worker,
-            initargs=(str(warc_dir), opts, extractor_id, os.getpid()),
-        ) as pool,
+        new_pool(workers, reextract_setup, (str(warc_dir), opts, extractor_id)) as pool,
     ):
         in_flight: list[tuple[list[tuple[int, int]], list[Future[Any]]]] = []
         for batch in _batches(keys, ids, size):
             with reader.sessions() as s:
-                jobs = _tasks(s, [cid for _, cid in batch])
+                jobs = [
+                    _task(c, feed)
+                    for c, feed in captures_with_feed_dates(s, [cid for _, cid in batch])
+                ]
             futures = [
-                pool.submit(_extract_tasks, jobs[i : i + _CHUNK])
+                pool.submit(reextract_tasks, jobs[i : i + _CHUNK])
                 for i in range(0, len(jobs), _CHUNK)
             ]
             in_flight.append((batch, futures))
@@ -372,7 +246,7 @@ def _write(
         s.begin()
         articles: dict[int, None] = {}
         orphans: list[int] = []
-        previous = _previous_extractions(s, list(results), report.extractor_id)
+        previous = previous_extractions(s, list(results), report.extractor_id)
         for key, cid in batch:
             extracted = results.get(cid)
             if extracted is None:
@@ -399,41 +273,29 @@ def _write(
 
 
 def _rebuild(s: Session, article_id: int, report: Report) -> None:
-    # Lock the article as record() does (PostgreSQL): a crawl adding a version to it at the
-    # same moment waits, instead of racing the delete-and-renumber of its versions.
-    article = s.get(Article, article_id, with_for_update=is_postgresql(s))
-    if article is None:
+    result = rebuild_article(s, article_id, report.extractor_id)
+    if result is None:
         return
-    result: Rebuilt = rebuild_versions(s, article, report.extractor_id)
     first = report.articles.get(article_id, (result.old_versions, 0))[0]
     report.articles[article_id] = (first, result.new_versions)
+
+
+def _task(c: CaptureRow, feed_date: datetime | None) -> CaptureTask:
+    return CaptureTask(
+        c.id, c.warc_file, c.warc_offset, c.final_url or c.url, c.fetched_at, c.status,
+        c.content_type, feed_date,
+    )  # fmt: skip
 
 
 def _record_orphan(
     s: Session, capture_id: int, extracted: Extracted | None, report: Report
 ) -> None:
     """A capture that never made an article: record it the way the crawl would."""
-    row = s.get(CaptureRow, capture_id)
-    if row is None or extracted is None:
+    if extracted is None:
         return
-    result = ingest.record(s, ingest.capture_from_row(row), extracted, capture_id=capture_id)
-    if result.outcome == Outcome.NEW:
+    result = ingest.record_stored(s, capture_id, extracted)
+    if result is not None and result.outcome == Outcome.NEW:
         report.new_articles += 1
-
-
-def _previous_extractions(
-    s: Session, capture_ids: list[int], extractor_id: str
-) -> dict[int, Extraction]:
-    """The newest other extraction of each capture: what the new one is compared with."""
-    out: dict[int, Extraction] = {}
-    rows = s.scalars(
-        select(Extraction)
-        .where(Extraction.capture_id.in_(capture_ids), Extraction.extractor_id != extractor_id)
-        .order_by(Extraction.id)
-    )
-    for e in rows:
-        out[e.capture_id] = e
-    return out
 
 
 def _count_changes(report: Report, old: Extraction | None, new: Extracted) -> None:

@@ -8,7 +8,6 @@ and hands it to each spider; Scrapy components take it from their crawler's spid
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import threading
 import weakref
@@ -20,7 +19,7 @@ from typing import Any
 
 from crawler import internals
 from crawler.config import Config
-from crawler.pool import PRELOAD, worker_initializer
+from crawler.pool import new_pool
 from crawler.writer import ArchiveWriter
 from storage import url_state
 from storage.db import Archive, is_postgresql
@@ -115,16 +114,7 @@ class CrawlServices:
         self._closed = False
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        # forkserver: forking a process that runs Twisted and SQLite threads is unsafe.
-        ctx = multiprocessing.get_context("forkserver")
-        # Workers fork from a server that imported the extractor once, not each on its own.
-        ctx.set_forkserver_preload(PRELOAD)
-        return ProcessPoolExecutor(
-            max_workers=self.workers,
-            mp_context=ctx,
-            initializer=worker_initializer,
-            initargs=(os.getpid(),),
-        )
+        return new_pool(self.workers)
 
     def restart_pool(self, old: ProcessPoolExecutor | None = None, *, kill: bool = False) -> None:
         """Replace the extraction pool (a worker died, or hangs: `kill` ends its workers).

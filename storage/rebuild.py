@@ -14,11 +14,16 @@ versions from the best extraction known for every capture.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, delete, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from storage.db import is_postgresql
 
 # Same package, same rules: the rebuild must not grow a second copy of the versioning logic.
 from storage.models import Article, ArticleUrl, CaptureRow, Extraction, Version
@@ -132,3 +137,93 @@ def stale_articles(session: Session, extractor_id: str, site: str | None = None)
     if site:
         stmt = stmt.join(Article, Article.id == Version.article_id).where(Article.site == site)
     return sorted(session.scalars(stmt))
+
+
+# -- re-extraction's reads: what is pending, and what a worker needs -------------------------
+
+
+def _article_key() -> Any:
+    by_url, by_final = aliased(ArticleUrl), aliased(ArticleUrl)
+    key = func.coalesce(by_url.article_id, by_final.article_id, 0)
+    return key, by_url, by_final
+
+
+def pending_captures(
+    session: Session,
+    extractor_id: str,
+    *,
+    site: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> tuple[array[int], array[int], int]:
+    """Article page captures with no extraction by `extractor_id` (by fetch time, site), as
+    (article key, capture id) arrays sorted by article (key 0: no article yet), and the
+    number already up to date."""
+    where: list[ColumnElement[bool]] = [
+        CaptureRow.page_kind == PageKind.ARTICLE.value,
+        CaptureRow.record_kind == RecordKind.RESPONSE.value,
+    ]
+    if site:
+        where.append(CaptureRow.site == site)
+    if since:
+        where.append(CaptureRow.fetched_at >= since)
+    if until:
+        where.append(CaptureRow.fetched_at < until)
+    key, by_url, by_final = _article_key()
+    done = exists().where(
+        Extraction.capture_id == CaptureRow.id, Extraction.extractor_id == extractor_id
+    )
+    stmt = (
+        select(key, CaptureRow.id)
+        .outerjoin(by_url, by_url.url == CaptureRow.url)
+        .outerjoin(by_final, by_final.url == CaptureRow.final_url)
+        .where(*where, ~done)
+        .order_by(key, CaptureRow.id)
+    )
+    keys, ids = array("q"), array("q")  # 16 bytes a capture, even for millions
+    for k, cid in session.execute(stmt.execution_options(yield_per=10_000)):
+        keys.append(k)
+        ids.append(cid)
+    up_to_date = session.scalar(select(func.count()).select_from(CaptureRow).where(*where, done))
+    return keys, ids, int(up_to_date or 0)
+
+
+def captures_with_feed_dates(
+    session: Session, capture_ids: list[int]
+) -> list[tuple[CaptureRow, datetime | None]]:
+    """The capture rows, each with the date a feed gave it (a hint the extraction keeps)."""
+    feed = (
+        select(Extraction.published_at)
+        .where(Extraction.capture_id == CaptureRow.id, Extraction.published_source == "feed")
+        .order_by(Extraction.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(CaptureRow, feed).where(CaptureRow.id.in_(capture_ids)).order_by(CaptureRow.id)
+    )
+    return [(c, f) for c, f in rows]
+
+
+def previous_extractions(
+    session: Session, capture_ids: list[int], extractor_id: str
+) -> dict[int, Extraction]:
+    """The newest other extraction of each capture: what a new one is compared with."""
+    out: dict[int, Extraction] = {}
+    rows = session.scalars(
+        select(Extraction)
+        .where(Extraction.capture_id.in_(capture_ids), Extraction.extractor_id != extractor_id)
+        .order_by(Extraction.id)
+    )
+    for e in rows:
+        out[e.capture_id] = e
+    return out
+
+
+def rebuild_article(session: Session, article_id: int, extractor_id: str) -> Rebuilt | None:
+    """Lock the article as record() does (PostgreSQL) and rebuild its versions: a crawl
+    adding a version at the same moment waits, instead of racing the renumbering."""
+    article = session.get(Article, article_id, with_for_update=is_postgresql(session))
+    if article is None:
+        return None
+    return rebuild_versions(session, article, extractor_id)

@@ -7,6 +7,7 @@ re-extraction knows which stored extractions are stale.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -96,14 +97,21 @@ def extract(
     status: int = 200,
     content_type: str | None = None,
     hints: ExtractionHints | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> Extracted:
     """Extract article text and trusted metadata from one stored page; never raises.
 
     Bad input (empty, binary, undecodable, an error status) gives a state other than
     ARTICLE with `error` set, e.g. `extract(b"", url, now).error == "empty body"`.
+    `options` override TRAFILATURA_OPTIONS for this call (re-extraction with other options;
+    the caller names the result's extractor_id), never the module's defaults.
     """
+    trafilatura_options = {**TRAFILATURA_OPTIONS, **(options or {})}
     try:
-        return _extract(body, url, fetched_at, status, content_type, hints or ExtractionHints())
+        return _extract(
+            body, url, fetched_at, status, content_type, hints or ExtractionHints(),
+            trafilatura_options,
+        )  # fmt: skip
     except Exception as exc:  # the contract: one bad page must never stop a crawl or re-extraction
         return _failed(PageState.ERROR, f"extraction failed: {type(exc).__name__}: {exc}")
 
@@ -115,6 +123,7 @@ def _extract(
     status: int,
     content_type: str | None,
     hints: ExtractionHints,
+    trafilatura_options: dict[str, Any],
 ) -> Extracted:
     if status in (403, 429):
         return _failed(PageState.BLOCKED, f"HTTP {status}")
@@ -129,21 +138,21 @@ def _extract(
     tree = load_html(page_html)
     if tree is None:
         return _failed(PageState.ERROR, "not parseable as HTML", encoding)
-    text = _body_text(tree, url)
+    text = _body_text(tree, url, trafilatura_options)
     return _assemble(tree, page_html, encoding, text, url, fetched_at, status, hints)
 
 
-def _body_text(tree: HtmlElement, url: str) -> str | None:
+def _body_text(tree: HtmlElement, url: str, base: dict[str, Any]) -> str | None:
     # bare_extraction copies a tree it is given, so `tree` stays whole for the metadata rules.
     document = trafilatura.bare_extraction(
-        tree, url=url, with_metadata=False, output_format="python", **TRAFILATURA_OPTIONS
+        tree, url=url, with_metadata=False, output_format="python", **base
     )
     text: str | None = getattr(document, "text", None) or None
     n_words = len(text.split()) if text else 0
     if n_words < _RECALL_RETRY_WORDS:
         # A near-empty result (a one-line standfirst) on a page that has an article:
         # recall mode finds the body the other modes miss.
-        options = {**TRAFILATURA_OPTIONS, "favor_precision": False, "favor_recall": True}
+        options = {**base, "favor_precision": False, "favor_recall": True}
         retry = trafilatura.bare_extraction(tree, url=url, output_format="python", **options)
         retry_text: str | None = getattr(retry, "text", None) or None
         if retry_text and len(retry_text.split()) > _RETRY_GAIN * max(n_words, 1):
@@ -151,7 +160,7 @@ def _body_text(tree: HtmlElement, url: str) -> str | None:
     if n_words < _PRECISION_RETRY_WORDS:
         # Precision mode sometimes keeps only a fragment of an article it cannot delimit;
         # balanced mode then finds the body (1 of the 181 benchmark pages, F1 0.965 -> 0.970).
-        options = {**TRAFILATURA_OPTIONS, "favor_precision": False}
+        options = {**base, "favor_precision": False}
         retry = trafilatura.bare_extraction(tree, url=url, output_format="python", **options)
         balanced: str | None = getattr(retry, "text", None) or None
         if balanced and len(balanced.split()) > _RETRY_GAIN * n_words:

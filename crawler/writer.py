@@ -18,15 +18,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from storage import ingest, url_state
 from storage.db import Archive
-from storage.models import CaptureRow, Extraction
 from storage.records import Capture, Extracted, Outcome, PageKind, RecordKind
-from storage.warc import PreviousCapture, WarcStore
+from storage.warc import WarcStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -244,42 +242,12 @@ class ArchiveWriter:
                 return None, exc
         raise AssertionError("unreachable")
 
-    def _previous(self, session: Session, url: str) -> tuple[int, bool, PreviousCapture] | None:
-        """The last 200 response to a request for `url` (the URL asked for, as captures.url
-        stores it), for deciding whether this payload is unchanged: its row id, whether it
-        became an article, and what a revisit record refers to."""
-        became_article = (
-            select(Extraction.id)
-            .where(Extraction.capture_id == CaptureRow.id, Extraction.state == "article")
-            .exists()
-        )
-        row = session.execute(
-            select(
-                CaptureRow.id,
-                became_article,
-                CaptureRow.payload_digest,
-                func.coalesce(CaptureRow.final_url, CaptureRow.url),
-                CaptureRow.fetched_at,
-            )
-            .where(
-                CaptureRow.url == url,
-                CaptureRow.record_kind == RecordKind.RESPONSE.value,
-                CaptureRow.status == 200,
-                CaptureRow.payload_digest.is_not(None),
-            )
-            .order_by(CaptureRow.fetched_at.desc())
-            .limit(1)
-        ).first()
-        if row is None:
-            return None
-        return row[0], row[1], PreviousCapture(str(row[2]), url=row[3], fetched_at=row[4])
-
     def _capture(self, session: Session, ex: Exchange, memo: dict[str, Any]) -> CaptureRef:
         written = memo.get("written")
         if written is None:
             # Only a 200 (or a 304 standing for one) can repeat an earlier 200: a second
             # identical 404 page is not the article "seen again".
-            found = self._previous(session, ex.url) if ex.status in (200, 304) else None
+            found = ingest.last_response(session, ex.url) if ex.status in (200, 304) else None
             memo["previous_id"] = found[0] if found else None
             memo["previous_article"] = bool(found and found[1])
             prepared = memo["prepared"].result() if "prepared" in memo else None
@@ -353,7 +321,7 @@ class ArchiveWriter:
 
 def load_capture(session: Session, capture_id: int) -> CaptureRef:
     """A CaptureRef for a captures row already in the archive (for re-extraction)."""
-    row = session.get(CaptureRow, capture_id)
-    if row is None:
+    capture = ingest.load_capture(session, capture_id)
+    if capture is None:
         raise LookupError(f"no capture {capture_id}")
-    return CaptureRef(row.id, ingest.capture_from_row(row))
+    return CaptureRef(capture_id, capture)

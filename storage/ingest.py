@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from storage import fingerprints, urls
@@ -24,6 +24,7 @@ from storage.db import insert_for, is_postgresql
 from storage.models import Article, ArticleUrl, CaptureRow, Extraction, Site, utcnow
 from storage.records import Capture, Extracted, Outcome, PageKind, PageState, RecordKind
 from storage.versioning import add_version, seen_again
+from storage.warc import PreviousCapture
 
 _STATE_STATUS = {PageState.PAYWALLED: "paywalled", PageState.BLOCKED: "blocked"}
 
@@ -100,6 +101,43 @@ def capture_from_row(row: CaptureRow) -> Capture:
         site=row.site,
         crawl_run_id=row.crawl_run_id,
     )
+
+
+def last_response(session: Session, url: str) -> tuple[int, bool, PreviousCapture] | None:
+    """The last 200 response to a request for `url` (the URL asked for, as captures.url
+    stores it), for deciding whether this payload is unchanged: its row id, whether it
+    became an article, and what a revisit record refers to."""
+    became_article = (
+        select(Extraction.id)
+        .where(Extraction.capture_id == CaptureRow.id, Extraction.state == "article")
+        .exists()
+    )
+    row = session.execute(
+        select(
+            CaptureRow.id,
+            became_article,
+            CaptureRow.payload_digest,
+            func.coalesce(CaptureRow.final_url, CaptureRow.url),
+            CaptureRow.fetched_at,
+        )
+        .where(
+            CaptureRow.url == url,
+            CaptureRow.record_kind == RecordKind.RESPONSE.value,
+            CaptureRow.status == 200,
+            CaptureRow.payload_digest.is_not(None),
+        )
+        .order_by(CaptureRow.fetched_at.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return row[0], row[1], PreviousCapture(str(row[2]), url=row[3], fetched_at=row[4])
+
+
+def load_capture(session: Session, capture_id: int) -> Capture | None:
+    """The capture of a captures row, or None if there is no such row."""
+    row = session.get(CaptureRow, capture_id)
+    return capture_from_row(row) if row is not None else None
 
 
 def add_extraction(session: Session, capture_id: int, extracted: Extracted) -> Extraction:

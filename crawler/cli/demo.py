@@ -10,11 +10,10 @@ import time
 from pathlib import Path
 
 import click
-from sqlalchemy import func, select
 
 from storage import query
 from storage.db import Archive
-from storage.models import Article, Version
+from storage.overview import overview
 
 DEMO_CONFIG = """\
 # Written by `newsarchive demo`: the demo sites run on loopback, so no crawl delay.
@@ -111,45 +110,25 @@ def run_demo(directory: Path, rounds: int) -> None:
 def print_archive_summary(db_url: str) -> None:
     """What the archive holds: counts, latest articles, one diff, near-duplicates."""
     with Archive(db_url) as archive, archive.session() as s:
-        n_articles = s.scalar(select(func.count()).select_from(Article)) or 0
-        n_versions = s.scalar(select(func.count()).select_from(Version)) or 0
-        by_site = s.execute(select(Article.site, func.count()).group_by(Article.site)).all()
-        click.echo(f"\n== archive: {n_articles} articles, {n_versions} versions ==")
-        for site, n in by_site:
+        view = overview(s)
+        click.echo(f"\n== archive: {view.articles} articles, {view.versions} versions ==")
+        for site, n in view.by_site.items():
             click.echo(f"  {site}: {n} articles")
         click.echo("\nlatest articles:")
-        for art in s.scalars(
-            select(Article).order_by(Article.published_at.desc().nulls_last()).limit(5)
-        ):
+        for art in view.latest:
             when = art.published_at.strftime("%Y-%m-%d %H:%M") if art.published_at else "?"
-            authors = ", ".join(art.authors or []) or "?"
-            click.echo(f"  [{art.id}] {when}  {art.title}  ({authors}; v{art.current_version})")
-        edited = s.scalars(
-            select(Article).where(Article.current_version > 1).order_by(Article.id)
-        ).all()
-        click.echo(f"\nedited articles (more than one version): {len(edited)}")
-        if edited:
-            # Prefer a small edit (the version rows know its size): the point is what changed.
-            art_id = s.scalar(
-                select(Version.article_id)
-                .where(Version.n == 2)
-                .order_by(Version.chars_added + Version.chars_removed, Version.article_id)
-                .limit(1)
-            )
-            assert art_id is not None
+            authors = ", ".join(art.authors) or "?"
+            click.echo(f"  [{art.id}] {when}  {art.title}  ({authors}; v{art.version})")
+        click.echo(f"\nedited articles (more than one version): {view.edited}")
+        if view.smallest_edit is not None:
+            art_id = view.smallest_edit
             lines = query.diff(s, art_id).unified().splitlines()
             click.echo(f"diff of article {art_id}, v1 -> v2:")
             for line in lines[:14]:
                 click.echo("  " + (line if len(line) <= 300 else line[:300] + " …"))
             if len(lines) > 14:
                 click.echo(f"  … ({len(lines) - 14} more lines: newsarchive diff {art_id})")
-        clusters = s.execute(
-            select(Article.cluster_id, func.count())
-            .where(Article.cluster_id.is_not(None))
-            .group_by(Article.cluster_id)
-            .having(func.count() > 1)
-        ).all()
-        click.echo(f"\nnear-duplicate clusters: {len(clusters)}")
-        for cluster_id, _n in clusters:
-            for art in s.scalars(select(Article).where(Article.cluster_id == cluster_id)):
-                click.echo(f"  cluster {cluster_id}: [{art.site}] {art.title}  {art.canonical_url}")
+        click.echo(f"\nnear-duplicate clusters: {len(view.clusters)}")
+        for cluster_id, members in view.clusters.items():
+            for art in members:
+                click.echo(f"  cluster {cluster_id}: [{art.site}] {art.title}  {art.url}")

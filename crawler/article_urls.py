@@ -11,10 +11,7 @@ import functools
 import re
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-import courlan
 from scrapy.linkextractors import IGNORED_EXTENSIONS
-
-from storage.urls import host_of
 
 # Path segments that name site furniture: listings (tag, category, author, date archives are
 # handled apart), account and legal pages, feeds, CMS internals, forums. A story URL never
@@ -171,17 +168,3 @@ def _date_rule(segments: list[str]) -> tuple[bool, str] | None:
 
 def _has_non_ascii_letters(text: str) -> bool:
     return any(ch.isalpha() and ord(ch) > 0x24F for ch in text)
-
-
-@functools.lru_cache(maxsize=1024)
-def site_of(url: str) -> str:
-    """The registered domain of a URL's host (news.example.co.uk -> example.co.uk).
-
-    Like storage.urls.same_site (courlan's bundled Public Suffix List, no network). Hosts with
-    no public suffix (IP addresses, localhost, test names) stand for themselves, port
-    included, without a leading www.
-    """
-    domain = courlan.extract_domain(url)
-    if isinstance(domain, str) and domain:
-        return domain.lower()
-    return host_of(url).removeprefix("www.")

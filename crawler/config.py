@@ -199,7 +199,7 @@ class SiteConfig(_Model):
         if self.schedule and self.cron:
             raise ValueError("set either schedule or cron, not both")
         if not self.allowed_domains:
-            from crawler.article_urls import site_of
+            from storage.urls import site_of
 
             # By default a site is its start URLs' registered domains (news.example.com ->
             # example.com): newsrooms put stories on sub-domains (blogs., sport., editions).

@@ -24,7 +24,9 @@ import lxml.html
 from lxml import etree
 from w3lib.encoding import html_to_unicode
 
-from crawler.article_urls import NON_ARTICLE_SEGMENTS, is_article_url, site_of, url_shape
+from crawler.article_urls import NON_ARTICLE_SEGMENTS, is_article_url, url_shape
+from crawler.scope import domain_allowed, target
+from storage.urls import site_of
 
 log = logging.getLogger(__name__)
 
@@ -299,20 +301,16 @@ class _Page:
         return absolute, None
 
     def _same_site(self, url: str) -> bool:
-        """In the user's allowed_domains when given (their scope wins), else on this page's
-        registered domain: newsrooms put stories on sub-domains (blogs., sport., regional
-        editions), and links to another registered domain are someone else's site."""
-        parts = urlsplit(url)
-        netloc = parts.netloc.lower()
+        """In the user's allowed_domains when given (their scope wins, by the crawl's own
+        scope rule), else on this page's registered domain: newsrooms put stories on
+        sub-domains (blogs., sport., regional editions), and links to another registered
+        domain are someone else's site."""
+        netloc = urlsplit(url).netloc.lower()
         known = self._sites.get(netloc)
         if known is None:
-            host = (parts.hostname or "").lower()
             if self.domains:
-                port = f":{parts.port}" if parts.port else ""
-                known = any(
-                    host + port == d if ":" in d else host == d or host.endswith("." + d)
-                    for d in self.domains
-                )
+                t = target(url)
+                known = not isinstance(t, str) and domain_allowed(t, self.domains)
             else:
                 known = site_of(url) == self.site
             self._sites[netloc] = known

@@ -13,6 +13,7 @@ and a trailing slash on a non-empty path (``/story`` and ``/story/`` can be diff
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import parse_qsl, unquote_plus, urljoin, urlsplit
 
 import courlan
@@ -132,8 +133,11 @@ def host_of(url: str) -> str:
     return host
 
 
-def _site_of(url: str) -> str:
-    """The site key used by same_site(): registered domain, else ``host[:port]``."""
+@functools.lru_cache(maxsize=1024)
+def site_of(url: str) -> str:
+    """A URL's site: its registered domain (news.example.co.uk -> example.co.uk), else
+    ``host[:port]`` without a leading www. The one site key of same_site(), discovery and
+    the default allowed_domains."""
     # courlan looks the host up in the bundled Public Suffix List (via ``tld``, no network):
     # "amp.example.co.uk" -> "example.co.uk". IP addresses, "localhost" and names under
     # non-public suffixes (".test") have no registered domain; for those the host and port
@@ -141,12 +145,12 @@ def _site_of(url: str) -> str:
     domain = courlan.extract_domain(url)
     if isinstance(domain, str) and domain:
         return domain.lower()
-    return host_of(url)
+    return host_of(url).removeprefix("www.")
 
 
 def same_site(a: str, b: str) -> bool:
     """True when two URLs belong to one site (same registered domain, or same host:port)."""
-    site_a, site_b = _site_of(a), _site_of(b)
+    site_a, site_b = site_of(a), site_of(b)
     return bool(site_a) and site_a == site_b
 
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections import Counter
-from difflib import SequenceMatcher
 
 _MASK64 = (1 << 64) - 1
 _SIGN64 = 1 << 63
@@ -43,15 +41,6 @@ _CREDIT_LINE = re.compile(
     r"|\bcopyright\b|\u00a9|\(c\)|\ball rights reserved\b",
     re.IGNORECASE,
 )
-
-# diff_size() diffs sentences, then the words of changed sentence runs. SequenceMatcher's work
-# on words grows with the number of equal word pairs (sum over words of count_old * count_new):
-# a few changed sentences stay far below this limit, while a run of repetitive text without
-# sentence ends ("a b a b ...", tables flattened to text) would take seconds; past the limit the
-# bag-of-words difference is used instead.
-_DIFF_COST_LIMIT = 50_000
-# A sentence ends at a space after . ! ? (or after one closing quote/bracket following them).
-_SENTENCE_END = re.compile(r"(?<=[.!?]) |(?<=[.!?][\"')\]]) ")
 
 
 def normalize_text(s: str | None) -> str:
@@ -139,59 +128,3 @@ def bands(h: int) -> tuple[int, int, int, int]:
     h &= _MASK64
     mask = (1 << BAND_BITS) - 1
     return (h >> 48 & mask, h >> 32 & mask, h >> 16 & mask, h & mask)
-
-
-def diff_size(old: str | None, new: str | None) -> tuple[int, int]:
-    """Characters (added, removed) between two texts, by a word-level diff of normalised text.
-
-    Only the characters of inserted and deleted words are counted, not the spaces between them.
-    """
-    a = _sentences(normalize_text(old))
-    b = _sentences(normalize_text(new))
-    # Two levels keep the cost bounded on long articles: sentences rarely repeat, so the
-    # sentence diff is cheap, and words are only diffed inside runs of changed sentences.
-    added = removed = 0
-    for tag, i1, i2, j1, j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        if tag == "equal":
-            continue
-        gained, lost = _word_diff(
-            [w for sentence in a[i1:i2] for w in sentence],
-            [w for sentence in b[j1:j2] for w in sentence],
-        )
-        added += gained
-        removed += lost
-    return added, removed
-
-
-def _sentences(text: str) -> list[tuple[str, ...]]:
-    """Words grouped into sentences (hashable, for SequenceMatcher)."""
-    return [tuple(chunk.split(" ")) for chunk in _SENTENCE_END.split(text) if chunk]
-
-
-def _word_diff(a: list[str], b: list[str]) -> tuple[int, int]:
-    """Characters of words (added, removed) from a to b."""
-    if not a or not b:
-        return sum(map(len, b)), sum(map(len, a))
-    if _match_cost(a, b) > _DIFF_COST_LIMIT:
-        return _bag_difference(a, b)
-    added = removed = 0
-    for tag, i1, i2, j1, j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        if tag in ("delete", "replace"):
-            removed += sum(map(len, a[i1:i2]))
-        if tag in ("insert", "replace"):
-            added += sum(map(len, b[j1:j2]))
-    return added, removed
-
-
-def _match_cost(a: list[str], b: list[str]) -> int:
-    """Number of equal word pairs between a and b: SequenceMatcher's work per pass."""
-    counts = Counter(b)
-    return sum(counts[word] for word in a)
-
-
-def _bag_difference(a: list[str], b: list[str]) -> tuple[int, int]:
-    """Linear-time fallback: words gained and lost regardless of order (ignores moves)."""
-    old, new = Counter(a), Counter(b)
-    added = sum(len(word) * count for word, count in (new - old).items())
-    removed = sum(len(word) * count for word, count in (old - new).items())
-    return added, removed

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from storage import fingerprints
+from storage import fingerprints, textdiff
 from storage.models import Article, Extraction, Version
 from storage.records import Outcome
 
@@ -66,7 +66,7 @@ def add_version(
     if current is not None:
         old = session.get(Extraction, current.extraction_id)
         old_text = (old.text if old else "") or ""
-        added, removed = fingerprints.diff_size(
+        added, removed = textdiff.diff_size(
             f"{current.title or ''}\n\n{old_text}",
             f"{extraction.title or ''}\n\n{extraction.text or ''}",
         )

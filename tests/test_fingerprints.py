@@ -10,13 +10,13 @@ import pytest
 from storage.fingerprints import (
     bands,
     content_hash,
-    diff_size,
     from_signed64,
     hamming,
     normalize_text,
     simhash,
     to_signed64,
 )
+from storage.textdiff import diff_size
 
 WATER_ARTICLE = """\
 The regional water authority announced on Tuesday that it will spend 1.2 billion dollars over \

@@ -25,7 +25,7 @@ from lxml import etree
 from w3lib.encoding import html_to_unicode
 
 from crawler.article_urls import NON_ARTICLE_SEGMENTS, is_article_url, url_shape
-from crawler.scope import domain_allowed, target
+from crawler.scope import Target, domain_allowed
 from storage.urls import site_of
 
 log = logging.getLogger(__name__)
@@ -309,8 +309,15 @@ class _Page:
         known = self._sites.get(netloc)
         if known is None:
             if self.domains:
-                t = target(url)
-                known = not isinstance(t, str) and domain_allowed(t, self.domains)
+                # The host alone decides here: a link to another scheme on an allowed host
+                # (a rel=next to file://) is the crawl's scope rule's to refuse, and count.
+                parts = urlsplit(url)
+                try:
+                    port = parts.port or 0
+                except ValueError:
+                    port = 0
+                host = (parts.hostname or "").rstrip(".")
+                known = domain_allowed(Target(parts.scheme, host, port), self.domains)
             else:
                 known = site_of(url) == self.site
             self._sites[netloc] = known

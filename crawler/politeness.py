@@ -22,6 +22,7 @@ from typing import Any
 from scrapy import Request, Spider
 from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
@@ -31,7 +32,6 @@ from storage.urls import host_of
 log = logging.getLogger(__name__)
 
 SLOT_META = "download_slot"
-RETRIES_META = "na_pause_retries"
 INTERVAL_META = "na_host_interval"
 PAUSE_STATUSES = (429, 503)
 
@@ -165,7 +165,7 @@ class PolitenessMiddleware:
         key = request.meta.get(SLOT_META) or host_of(response.url)
         state = self.hosts.setdefault(key, HostState())
         state.failures += 1
-        retries = int(request.meta.get(RETRIES_META, 0))
+        retries = int(request.meta.get("retry_times", 0))
         wait = parse_retry_after(response.headers.get(b"Retry-After"))
         if wait is None:
             # Grows with the host's failures in a row and with this URL's own retries (other
@@ -194,11 +194,17 @@ class PolitenessMiddleware:
             return response
         if state.gave_up:
             raise HostPaused(state.gave_up)  # recorded as "retry_after"; the 429 is in WARC
-        retries = int(request.meta.get(RETRIES_META, 0))
-        if retries >= self.max_retries:
+        # Asked again through Scrapy's own retry helper (retry_times meta, retry_pause/*
+        # stats); the host's pause above decides when it goes out.
+        retry = get_retry_request(
+            request,
+            spider=spider or self.crawler.spider,  # type: ignore[arg-type]
+            reason=f"http_{response.status}",
+            max_retry_times=self.max_retries,
+            stats_base_key="retry_pause",
+        )
+        if retry is None:
             return response
-        retry = request.replace(dont_filter=True)
-        retry.meta[RETRIES_META] = retries + 1
         retry.meta["autothrottle_dont_adjust_delay"] = True
         return retry
 

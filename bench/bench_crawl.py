@@ -42,27 +42,12 @@ from bench.proctree import TreeMemory, sample_tree
 from crawler.extraction import TRAFILATURA_OPTIONS, extract
 from storage.db import Archive
 from storage.models import Article, CaptureRow, CrawlRun, Extraction, Version
+from tests import configs
 
 RESULTS = Path(__file__).parent / "results" / "crawl.md"
 PEER_SPIDER = Path(__file__).parent / "peer_spider.py"
 PER_HOST = 8  # requests in flight per host, for the crawl and the peer alike
 FETCHED_AT = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-CONFIG = """\
-# Written by bench/bench_crawl.py: a loopback site, so no delay and no throttle.
-[archive]
-database_url = "sqlite:///{db}"
-warc_dir = "{warc}"
-user_agent = "newsarchive-bench (+http://127.0.0.1/)"
-download_delay = 0
-autothrottle = false
-concurrency_per_domain = {per_host}
-
-[[sites]]
-key = "bench"
-name = "Bench News"
-start_urls = ["{start}"]
-max_pages = {max_pages}
-"""
 
 
 # -- the ceiling: extraction alone on all cores ----------------------------------------------
@@ -179,17 +164,22 @@ class CrawlResult:
 
 def crawl_command(site: BenchSite, workdir: Path, running: RunningSite) -> list[str]:
     """Write the crawl's config into workdir; the `newsarchive crawl` command line."""
-    config = workdir / "newsarchive.toml"
-    config.write_text(
-        CONFIG.format(
-            db=(workdir / "archive.db").as_posix(),
-            warc=(workdir / "warc").as_posix(),
-            start=running.start_url,
-            max_pages=site.page_count + 1,
-            per_host=PER_HOST,
-        ),
-        encoding="utf-8",
-    )
+    # A loopback site: no delay and no throttle.
+    archive = {
+        "database_url": f"sqlite:///{(workdir / 'archive.db').as_posix()}",
+        "warc_dir": (workdir / "warc").as_posix(),
+        "user_agent": "newsarchive-bench (+http://127.0.0.1/)",
+        "download_delay": 0,
+        "autothrottle": False,
+        "concurrency_per_domain": PER_HOST,
+    }
+    bench_site = {
+        "key": "bench",
+        "name": "Bench News",
+        "start_urls": [running.start_url],
+        "max_pages": site.page_count + 1,
+    }
+    config = configs.write_config(workdir / "newsarchive.toml", archive, [bench_site])
     return [sys.executable, "-m", "crawler", "--config", str(config), "crawl", "--full"]
 
 

@@ -36,8 +36,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 from crawler.demo_site import DemoServer, DemoSite, make_sites, serve
+from tests import configs
 
 RESULTS = Path(__file__).parent / "results" / "longcrawl.md"
 REPO = Path(__file__).resolve().parents[1]
@@ -179,33 +181,29 @@ def build_site(categories: int, per_category: int, page_size: int) -> DemoSite:
 
 def write_config(
     directory: Path, db_url: str, site: DemoSite, server: DemoServer, key: str, *,
-    max_pages: int, archive_extra: str = "", site_extra: str = "",
+    max_pages: int, archive_extra: dict[str, Any] | None = None,
+    site_extra: dict[str, Any] | None = None,
 ) -> Path:  # fmt: skip
     """A newsarchive.toml crawling every section of `site` (served by `server`) as `key`."""
-    starts = ", ".join(f'"{site.category_url(c)}"' for c in site.categories)
-    text = f"""\
-# Written by {Path(sys.argv[0]).name}: loopback demo site, so no delay and no throttle.
-[archive]
-database_url = "{db_url}"
-warc_dir = "{(directory / "warc").as_posix()}"
-user_agent = "newsarchive-bench"
-download_delay = 0
-autothrottle = false
-concurrency_per_domain = 8
-{archive_extra}
-
-[[sites]]
-key = "{key}"
-name = "{site.name}"
-start_urls = [{starts}]
-max_pages = {max_pages}
-allowed_domains = ["{server.url[site.key].split("://", 1)[1]}"]
-{site_extra}
-"""
+    archive = {
+        "database_url": db_url,
+        "warc_dir": (directory / "warc").as_posix(),
+        "user_agent": "newsarchive-bench",
+        "download_delay": 0,
+        "autothrottle": False,
+        "concurrency_per_domain": 8,
+        **(archive_extra or {}),
+    }
+    table = {
+        "key": key,
+        "name": site.name,
+        "start_urls": [site.category_url(c) for c in site.categories],
+        "max_pages": max_pages,
+        "allowed_domains": [server.url[site.key].split("://", 1)[1]],
+        **(site_extra or {}),
+    }
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{key}.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return configs.write_config(directory / f"{key}.toml", archive, [table])
 
 
 def run_long_crawl(site: DemoSite, workdir: Path, *, timeout: float) -> LongCrawl:

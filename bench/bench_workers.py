@@ -32,6 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 from bench.bench_longcrawl import REPO, build_site, environment_lines, wait_for_quiet, write_config
 from crawler.demo_site import DemoServer, DemoSite, render_page, serve
@@ -147,16 +148,13 @@ def crawl_with(
     key = f"ledger-{uuid.uuid4().hex[:8]}"
     max_pages = max(site.page_count(c) for c in site.categories)
     with temporary_database() as db_url:
-        archive_extra = f'frontier = "{REDIS_URL}"\ndownload_delay = {delay}'
+        archive_extra: dict[str, Any] = {"frontier": REDIS_URL, "download_delay": delay}
         if extraction:
-            archive_extra += f"\nextraction_workers = {extraction}"
+            archive_extra["extraction_workers"] = extraction
         config = write_config(
             workdir / key, db_url, site, server, key, max_pages=max_pages,
             archive_extra=archive_extra,
         )  # fmt: skip
-        # write_config says download_delay = 0 first; TOML forbids a repeated key.
-        text = config.read_text(encoding="utf-8").replace("download_delay = 0\n", "", 1)
-        config.write_text(text, encoding="utf-8")
         cmd = [sys.executable, "-m", "crawler", "--config", str(config), "crawl", key, "--worker"]
         server.clear_log()
         cpu_before, start = _children_cpu(), time.monotonic()

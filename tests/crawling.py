@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crawler.demo_site import DemoServer, DemoSite, make_sites, serve
+from tests import configs
+from tests.configs import archive_table, toml_table
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -46,33 +48,20 @@ def write_config(
     Auto sources are off unless asked for: the demo pages link feeds and their robots.txt
     names sitemaps, which would add articles beyond the listings most tests count on.
     """
-    lines = [
-        "[archive]",
-        f'database_url = "{db_url}"',
-        f'warc_dir = "{(directory / "warc").as_posix()}"',
-        'user_agent = "newsarchive-tests"',
-        "download_delay = 0",
-        "autothrottle = false",
-        "concurrency_per_domain = 8",
-        "extraction_workers = 2",
-        extra_archive,
+    tables = [
+        {
+            "key": key,
+            "name": site.name,
+            "start_urls": [site.category_url(c) for c in site.categories],
+            "max_pages": max_pages,
+            "allowed_domains": [server.url[key].split("://", 1)[1]],
+            "auto_sources": auto_sources,
+            **toml_table(extra_site),
+        }
+        for key, site in sites.items()
     ]
-    for key, site in sites.items():
-        starts = ", ".join(f'"{site.category_url(c)}"' for c in site.categories)
-        lines += [
-            "",
-            "[[sites]]",
-            f'key = "{key}"',
-            f'name = "{site.name}"',
-            f"start_urls = [{starts}]",
-            f"max_pages = {max_pages}",
-            f'allowed_domains = ["{server.url[key].split("://", 1)[1]}"]',
-            f"auto_sources = {'true' if auto_sources else 'false'}",
-            extra_site,
-        ]
-    path = directory / "newsarchive.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    archive = archive_table(directory, db_url, **toml_table(extra_archive))
+    return configs.write_config(directory, archive, tables)
 
 
 @contextmanager

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
@@ -16,48 +15,24 @@ from sqlalchemy import select
 from crawler.demo_site import LoggedRequest
 from storage.db import Archive
 from storage.models import Article, CaptureRow, CrawlRun, UrlState, Version
+from tests import configs
 
 
 def edit_config(path: Path, site_key: str | None = None, **values: str) -> None:
-    """Set `key = value` (TOML text) in [archive] (site_key None) or in one [[sites]] entry.
-
-    tests/crawling.write_config writes each key once; TOML forbids a key twice, so a test that
-    needs another value must replace the line rather than append one.
-    """
-    lines = path.read_text(encoding="utf-8").splitlines()
-    section: str | None = None
-    out: list[str] = []
-    pending = dict(values)
-    for line in [*lines, "[end]"]:
-        header = line.strip()
-        if header.startswith("["):
-            if _section_matches(section, site_key) and pending:
-                out += [f"{k} = {v}" for k, v in pending.items()]
-                pending.clear()
-            section = "archive" if header == "[archive]" else "site" if header else None
-        elif header.startswith("key = ") and section is not None and section.startswith("site"):
-            section = "site:" + header.split("=", 1)[1].strip().strip('"')
-        name = line.split("=", 1)[0].strip()
-        if "=" in line and name in pending and _section_matches(section, site_key):
-            out.append(f"{name} = {pending.pop(name)}")
-            continue
-        out.append(line)
-    if pending:
-        raise AssertionError(f"no section for {sorted(pending)} in {path}")
-    path.write_text("\n".join(out[:-1]) + "\n", encoding="utf-8")
-
-
-def _section_matches(section: str | None, site_key: str | None) -> bool:
-    return section == ("archive" if site_key is None else f"site:{site_key}")
+    """Set keys (values given as TOML text, e.g. `revisit='["1h"]'`) in [archive]
+    (site_key None) or in one [[sites]] table."""
+    document = configs.read_config(path)
+    table = document["archive"] if site_key is None else configs.site_of(document, site_key)
+    table.update({k: configs.toml_table(f"v = {v}")["v"] for k, v in values.items()})
+    configs.rewrite(path, document)
 
 
 def add_start_url(path: Path, site_key: str, url: str) -> None:
     """Put `url` first among one site's start_urls."""
-    text = path.read_text(encoding="utf-8")
-    block = re.search(rf'key = "{re.escape(site_key)}"\n.*?start_urls = \[', text, re.S)
-    if block is None:
-        raise AssertionError(f"no start_urls for {site_key} in {path}")
-    path.write_text(text[: block.end()] + f'"{url}", ' + text[block.end() :], encoding="utf-8")
+    document = configs.read_config(path)
+    site = configs.site_of(document, site_key)
+    site["start_urls"] = [url, *site["start_urls"]]
+    configs.rewrite(path, document)
 
 
 def snapshot(db_url: str) -> dict[str, Any]:

@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from crawler.demo_site import text
 
@@ -97,21 +97,22 @@ class HostileSite:
         """Requests the site logged, for paths starting with prefix."""
         return [h for h in list(self.site.log) if h.path.startswith(prefix)]
 
-    def config(self, *, feeds: bool = True, sitemaps: bool = True, many: bool = True) -> str:
-        """A [[sites]] entry crawling this site."""
+    def config(
+        self, *, feeds: bool = True, sitemaps: bool = True, many: bool = True
+    ) -> dict[str, Any]:
+        """A [[sites]] table crawling this site."""
         starts = [f"{self.base_url}/"] + ([f"{self.base_url}/many/"] if many else [])
-        lines = [
-            "[[sites]]",
-            'key = "hostile"',
-            "start_urls = [" + ", ".join(f'"{u}"' for u in starts) + "]",
-            'allowed_domains = ["localhost"]',
-            "max_pages = 3",
-        ]
+        table: dict[str, Any] = {
+            "key": "hostile",
+            "start_urls": starts,
+            "allowed_domains": ["localhost"],
+            "max_pages": 3,
+        }
         if feeds:
-            lines.append(f'feeds = ["{self.base_url}/feed.xml"]')
+            table["feeds"] = [f"{self.base_url}/feed.xml"]
         if sitemaps:
-            lines.append(f'sitemaps = ["{self.base_url}/sitemap-0.xml"]')
-        return "\n".join(lines) + "\n"
+            table["sitemaps"] = [f"{self.base_url}/sitemap-0.xml"]
+        return table
 
     def __enter__(self) -> HostileSite:
         for server in (self.site, self.internal):

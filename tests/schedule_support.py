@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from crawler.demo_site import DemoRequest, DemoServer, Page, make_sites, serve
+from tests import configs
+from tests.configs import archive_table
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -39,29 +41,16 @@ def add_slow_route(server: DemoServer, prefix: str = "/slow/", seconds: float = 
     return release
 
 
-def site_toml(key: str, starts: list[str], **extra: str) -> str:
-    """One [[sites]] table; extra values are written as TOML strings."""
-    lines = ["[[sites]]", f'key = "{key}"', "start_urls = [" + ", ".join(f'"{u}"' for u in starts)]
-    lines[-1] += "]"
-    lines += [f'{name} = "{value}"' for name, value in extra.items()]
-    return "\n".join(lines) + "\n"
+def site_table(key: str, starts: list[str], **extra: Any) -> dict[str, Any]:
+    """One [[sites]] table."""
+    return {"key": key, "start_urls": list(starts), **extra}
 
 
-def write_config(directory: Path, db_url: str, sites: list[str]) -> Path:
+def write_config(directory: Path, db_url: str, sites: list[dict[str, Any]]) -> Path:
     """newsarchive.toml with the loopback-speed [archive] settings and these site tables."""
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / "newsarchive.toml"
-    archive = (
-        "[archive]\n"
-        f'database_url = "{db_url}"\n'
-        f'warc_dir = "{(directory / "warc").as_posix()}"\n'
-        "download_delay = 0\n"
-        "autothrottle = false\n"
-        "concurrency_per_domain = 8\n"
-        "extraction_workers = 1\n\n"
+    return configs.write_config(
+        directory, archive_table(directory, db_url, extraction_workers=1), sites
     )
-    path.write_text(archive + "\n".join(sites), encoding="utf-8")
-    return path
 
 
 def cli(config: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from storage.db import Archive
 from storage.models import Article
+from tests.configs import archive_table, toml_table, write_config
 from tests.crawling import run_cli
 
 NOW = datetime.now(UTC)
@@ -122,13 +123,9 @@ def site() -> Iterator[NewsSite]:
 
 def _config(tmp_path: Path, site: NewsSite, extra: str = "") -> tuple[Path, str]:
     db_url = f"sqlite:///{tmp_path / 'archive.db'}"
-    path = tmp_path / "newsarchive.toml"
-    path.write_text(
-        f'[archive]\ndatabase_url = "{db_url}"\nwarc_dir = "{(tmp_path / "warc").as_posix()}"\n'
-        "download_delay = 0\nautothrottle = false\nextraction_workers = 1\n\n"
-        f'[[sites]]\nkey = "local"\nstart_urls = ["{site.base}/news/"]\n{extra}',
-        encoding="utf-8",
-    )
+    site_table = {"key": "local", "start_urls": [f"{site.base}/news/"], **toml_table(extra)}
+    archive = archive_table(tmp_path, db_url, extraction_workers=1)
+    path = write_config(tmp_path, archive, [site_table])
     return path, db_url
 
 

@@ -11,6 +11,7 @@ import click
 import pytest
 
 from crawler.cli import cli
+from tests.configs import archive_table, write_config
 from tests.crawling import run_cli
 from tests.factories import later
 from tests.query_support import Built, build, filler
@@ -29,10 +30,7 @@ def archive(sqlite_url: str, tmp_path: Path) -> tuple[Built, Path]:
         "https://courier.example/b.html", "Bridge shut", "Cracks.\n\n" + filler(2), site="courier"
     )
     b.warc.close()
-    config = tmp_path / "newsarchive.toml"
-    config.write_text(
-        f'[archive]\ndatabase_url = "{sqlite_url}"\nwarc_dir = "{(tmp_path / "warc").as_posix()}"\n'
-    )
+    config = write_config(tmp_path, archive_table(tmp_path, sqlite_url))
     return b, config
 
 

@@ -13,6 +13,7 @@ from crawler.demo_site.pages import Page
 from storage.db import Archive
 from storage.models import Article, ArticleUrl, CaptureRow, CrawlRun, Version
 from storage.warc import WarcStore, payload_digest
+from tests import configs
 from tests.crawling import CrawlEnv, run_cli, write_config
 
 MAX_PAGES = 2
@@ -185,10 +186,10 @@ def test_redirects_are_archived_too(env: CrawlEnv) -> None:
         lambda req: Page(301, b"", headers=(("Location", target),)),
     )
     old = env.server.url["ledger"] + "/old-section/"
-    text = env.config.read_text(encoding="utf-8")
-    env.config.write_text(
-        text.replace(f'start_urls = ["{target}"', f'start_urls = ["{old}"'), encoding="utf-8"
-    )
+    document = configs.read_config(env.config)
+    site = configs.site_of(document, "ledger")
+    site["start_urls"] = [old if u == target else u for u in site["start_urls"]]
+    configs.rewrite(env.config, document)
     run_cli("crawl", "ledger", config=env.config)
     store = WarcStore(env.warc_dir)
     with Archive(env.db_url) as archive, archive.session() as s:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from storage.models import CrawlRun
+from tests.configs import write_config
 from tests.crawling import run_cli
 from tests.fault_crawling import articles, captures, error_counts, last_run
 from tests.hostile_site import FEED_GOOD, GOOD, SITEMAP_CHAIN, Hit, HostileSite
@@ -40,18 +41,16 @@ def crawl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostileCrawl]:
     tmp = tmp_path_factory.mktemp("hostile")
     db_url = f"sqlite:///{tmp / 'archive.db'}"
     with HostileSite(crawl_delay=CRAWL_DELAY) as site:
-        config = tmp / "newsarchive.toml"
-        config.write_text(
-            "[archive]\n"
-            f'database_url = "{db_url}"\n'
-            f'warc_dir = "{(tmp / "warc").as_posix()}"\n'
-            'user_agent = "newsarchive-tests"\n'
-            "autothrottle = false\n"
-            "concurrency_per_domain = 8\n"
-            "extraction_workers = 1\n"
-            f"max_links_per_page = {MAX_LINKS}\n\n" + site.config(),
-            encoding="utf-8",
-        )
+        archive = {
+            "database_url": db_url,
+            "warc_dir": (tmp / "warc").as_posix(),
+            "user_agent": "newsarchive-tests",
+            "autothrottle": False,
+            "concurrency_per_domain": 8,
+            "extraction_workers": 1,
+            "max_links_per_page": MAX_LINKS,
+        }
+        config = write_config(tmp, archive, [site.config()])
         # Exit status 0 (run_cli checks): a hostile site is the site's problem, not the crawl's.
         run_cli("crawl", config=config, timeout=180)
         yield HostileCrawl(

@@ -20,6 +20,7 @@ from crawler.demo_site import DemoServer, DemoSite, make_sites, serve
 from storage.db import Archive
 from storage.models import Article, CaptureRow, Version
 from storage.warc import WarcStore
+from tests.configs import archive_table, write_config
 from tests.crawling import REPO, run_cli
 
 pytestmark = pytest.mark.slow
@@ -35,29 +36,20 @@ def _config(
     frontier: str | None,
     delay: float = 0.0,
 ) -> Path:
-    starts = ", ".join(f'"{site.category_url(c)}"' for c in site.categories)
-    text = f"""
-[archive]
-database_url = "{db_url}"
-warc_dir = "{(directory / "warc").as_posix()}"
-user_agent = "newsarchive-tests"
-download_delay = {delay}
-autothrottle = false
-concurrency_per_domain = 4
-extraction_workers = 1
-{f'frontier = "{frontier}"' if frontier else ""}
-
-[[sites]]
-key = "{key}"
-start_urls = [{starts}]
-max_pages = 2
-allowed_domains = ["{server.url[site.key].split("://", 1)[1]}"]
-auto_sources = false
-"""
+    archive = archive_table(
+        directory, db_url, download_delay=delay, concurrency_per_domain=4, extraction_workers=1
+    )
+    if frontier:
+        archive["frontier"] = frontier
+    table = {
+        "key": key,
+        "start_urls": [site.category_url(c) for c in site.categories],
+        "max_pages": 2,
+        "allowed_domains": [server.url[site.key].split("://", 1)[1]],
+        "auto_sources": False,
+    }
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{key}.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return write_config(directory / f"{key}.toml", archive, [table])
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from tests.schedule_support import (
     add_slow_route,
     cli,
     demo_server,
-    site_toml,
+    site_table,
     wait_until,
     write_config,
 )
@@ -45,8 +45,8 @@ def _articles(db_url: str) -> int:
 
 
 def _ledger_config(tmp_path: Path, db_url: str, starts: list[str], every: str) -> Path:
-    site = site_toml("ledger", starts, schedule=every, time_limit="60s")
-    return write_config(tmp_path, db_url, [site + "revisit = []\n"])
+    site = site_table("ledger", starts, schedule=every, time_limit="60s", revisit=[])
+    return write_config(tmp_path, db_url, [site])
 
 
 def test_scheduler_archives_the_demo_site_round_after_round(tmp_path: Path, db_url: str) -> None:
@@ -115,7 +115,7 @@ def test_restart_after_a_config_change_adds_and_removes_jobs(tmp_path: Path, db_
     url = "http://127.0.0.1:9/"  # nothing is crawled
 
     def run_with(*keys: str) -> dict[str, dict[str, object]]:
-        sites = [site_toml(k, [url + k], cron=never) for k in keys]
+        sites = [site_table(k, [url + k], cron=never) for k in keys]
         config = write_config(tmp_path, db_url, sites)
         daemon = Daemon(config, tmp_path / "daemon.log", "--lease-seconds", LEASE,
                         "--revisit-every", "365d")  # fmt: skip
@@ -153,9 +153,9 @@ def test_sigterm_stops_the_daemon_and_marks_the_unfinished_crawl_killed(
 ) -> None:
     with demo_server() as server:
         release = add_slow_route(server)
-        slow = site_toml("slow", [server.url["ledger"] + "/slow/news/"],
+        slow = site_table("slow", [server.url["ledger"] + "/slow/news/"],
                          schedule="every 2 seconds", time_limit="60s")  # fmt: skip
-        config = write_config(tmp_path, db_url, [slow + "revisit = []\n"])
+        config = write_config(tmp_path, db_url, [{**slow, "revisit": []}])
         daemon = Daemon(config, tmp_path / "daemon.log", "--lease-seconds", LEASE,
                         "--stop-grace", "1", "--kill-grace", "1")  # fmt: skip
         try:

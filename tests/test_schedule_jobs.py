@@ -19,7 +19,7 @@ from schedules.jobs import set_context as set_job_context
 from schedules.scheduler import JOBS_TABLE, list_schedule, make_trigger, sync_jobs
 from storage.db import Archive
 from storage.models import CrawlRun
-from tests.schedule_support import add_slow_route, demo_server, site_toml, wait_until, write_config
+from tests.schedule_support import add_slow_route, demo_server, site_table, wait_until, write_config
 
 FIRE = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
 
@@ -148,7 +148,7 @@ def slow_site(tmp_path: Path, db_url: str) -> Iterator[Path]:
     with demo_server() as server:
         release = add_slow_route(server)
         slow_url = server.url["ledger"] + "/slow/news/"
-        yield write_config(tmp_path, db_url, [site_toml("slow", [slow_url], time_limit="3s")])
+        yield write_config(tmp_path, db_url, [site_table("slow", [slow_url], time_limit="3s")])
         release.set()
 
 
@@ -198,7 +198,7 @@ def test_revisit_fire_crawls_only_due_revisits_and_records_its_run(
     with demo_server() as server:
         ledger = server.sites["ledger"]
         starts = [ledger.category_url(c) for c in ledger.categories]
-        config = write_config(tmp_path, db_url, [site_toml("ledger", starts)])
+        config = write_config(tmp_path, db_url, [site_table("ledger", starts)])
         set_job_context(JobContext(archive, str(config), is_leader=lambda: True))
         try:
             result = fire(JobSpec("ledger", REVISIT, 60, every_seconds=600).to_dict(), FIRE)

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from storage import query
 from storage.db import Archive, alembic_config, make_engine, upgrade
 from storage.export import export_csv
+from tests.configs import write_config
 from tests.crawling import run_cli
 from tests.query_support import build, filler
 
@@ -44,8 +45,7 @@ def test_cli_search_and_show_json_carry_seo_title(sqlite_url: str, tmp_path: Pat
         URL, "Flood defence approved", "The wall rises.\n\n" + filler(1), seo_title="Sea wall plan"
     )
     b.warc.close()
-    config = tmp_path / "newsarchive.toml"
-    config.write_text(f'[archive]\ndatabase_url = "{sqlite_url}"\n')
+    config = write_config(tmp_path, {"database_url": sqlite_url})
     hits = json.loads(run_cli("search", "sea wall", "--format", "json", config=config).stdout)
     assert hits[0]["seo_title"] == "Sea wall plan"
     shown = json.loads(run_cli("show", URL, "--format", "json", config=config).stdout)

@@ -22,6 +22,7 @@ from crawler.web import create_app
 from crawler.web.security import is_loopback
 from storage.db import Archive
 from storage.models import CrawlRun
+from tests.configs import write_config
 from tests.factories import T0, later
 from tests.query_support import Built, build, filler
 
@@ -250,11 +251,9 @@ def test_home_shows_the_next_scheduled_crawl(archive: Built, tmp_path: Path) -> 
     from crawler.cli import AppContext
     from crawler.cli.serve import next_fires_from_config
 
-    config = tmp_path / "newsarchive.toml"
-    config.write_text(
-        f'[archive]\ndatabase_url = "{archive.url}"\n\n[[sites]]\nkey = "ledger"\n'
-        'start_urls = ["https://ledger.example/"]\nschedule = "every 30 minutes"\n',
-        encoding="utf-8",
+    site = {"key": "ledger", "start_urls": ["https://ledger.example/"]}
+    config = write_config(
+        tmp_path, {"database_url": archive.url}, [{**site, "schedule": "every 30 minutes"}]
     )
     fires = next_fires_from_config(AppContext(str(config), None))
     app = create_app(archive.url, warc_dir=archive.warc.directory, next_fires=fires)

@@ -274,8 +274,3 @@ def run_detail(session: Session, run_id: int) -> dict[str, Any]:
         **_run_dict(run),
         "captures": [{"page_kind": k, "status": s, "count": n} for k, s, n in by_kind],
     }
-
-
-def now_utc() -> datetime:
-    """The current time (UTC), for pages that say how long ago something was."""
-    return datetime.now(UTC)

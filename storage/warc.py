@@ -267,11 +267,6 @@ class WarcStore:
 
     # -- writing -------------------------------------------------------------
 
-    @property
-    def current_file(self) -> str | None:
-        """Name of the file being written, or None before the first write/after rotation."""
-        return self._name
-
     def write_exchange(
         self,
         *,

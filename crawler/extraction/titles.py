@@ -110,19 +110,12 @@ def _credit(a: str, b: str) -> float:
     return 0.0
 
 
-def pick_title(tree: HtmlElement, data: PageData, url: str, sites: list[str]) -> str | None:
-    """The title most of the page's title sources agree on (metadata and h1), no site name."""
-    return _vote(tree, data, url, sites, with_h1=True)
-
-
-def _vote(
-    tree: HtmlElement, data: PageData, url: str, sites: list[str], with_h1: bool
-) -> str | None:
+def _vote(tree: HtmlElement, data: PageData, url: str, sites: list[str]) -> str | None:
+    """The metadata title most of the page's title sources agree on, without the site name."""
     host = host_key(url)
     sources: list[tuple[str, list[str]]] = [
         ("json-ld", ld_texts(data.article.get("headline") or data.article.get("name"))[:1]),
         ("og", [t for t in (data.first("og:title"), data.first("twitter:title")) if t]),
-        ("h1", [_h1_text(el) for el in _H1(tree)][:3] if with_h1 else []),
         ("title", [el.text_content() for el in tree.iterfind(".//head/title")][:1]),
     ]
     candidates: list[tuple[str, str]] = []
@@ -210,7 +203,7 @@ def pick_titles(
     metadata title stands for both.
     """
     host = host_key(url)
-    seo = _vote(tree, data, url, sites, with_h1=False)
+    seo = _vote(tree, data, url, sites)
     meta_titles = [
         t
         for t in (

@@ -1,9 +1,8 @@
 """Leader election through one row of `leases`: the holder is the only scheduler that fires.
 
-Acquiring and renewing are the same atomic statement, so two schedulers racing for the row
-cannot both win, on SQLite (BEGIN IMMEDIATE serialises writers) and on PostgreSQL (the
-losing UPDATE re-checks its WHERE clause against the winner's row). A holder that dies
-simply stops renewing; its row expires and a standby takes it over.
+Acquiring and renewing are the same atomic statement (storage.leases), so two schedulers
+racing for the row cannot both win. A holder that dies simply stops renewing; its row
+expires and a standby takes it over.
 
 Expiry compares wall clocks of the hosts involved, so they must be roughly in sync (NTP);
 the margin is the lease length itself.
@@ -17,12 +16,9 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, or_, select, update
-
-from storage.db import Archive, insert_for
-from storage.models import Lease
+from storage import leases
+from storage.db import Archive
 
 DEFAULT_LEASE_NAME = "scheduler"
 DEFAULT_LEASE_SECONDS = 30.0
@@ -76,29 +72,7 @@ class LeaderLease:
         now = datetime.now(UTC)
         expires = now + timedelta(seconds=self.seconds)
         with self.archive.session() as s:
-            taken = _rowcount(
-                s.execute(
-                    update(Lease)
-                    .where(
-                        Lease.name == self.name,
-                        or_(Lease.holder == self.holder, Lease.expires_at < now),
-                    )
-                    .values(holder=self.holder, expires_at=expires)
-                    .execution_options(synchronize_session=False)
-                )
-            )
-            if not taken:
-                # First use of this lease name: whoever inserts the row first holds it.
-                # RETURNING, not rowcount: through SQLAlchemy + psycopg it reads -1 here.
-                taken = (
-                    s.execute(
-                        insert_for(s, Lease)
-                        .values(name=self.name, holder=self.holder, expires_at=expires)
-                        .on_conflict_do_nothing()
-                        .returning(Lease.name)
-                    ).first()
-                    is not None
-                )
+            taken = leases.take(s, self.name, self.holder, now, expires)
         self._valid_until = started + self.seconds if taken else 0.0
         return bool(taken)
 
@@ -110,19 +84,11 @@ class LeaderLease:
         """Give the lease up (if still ours) so that a standby can take over at once."""
         self._valid_until = 0.0
         with self.archive.session() as s:
-            s.execute(
-                delete(Lease)
-                .where(Lease.name == self.name, Lease.holder == self.holder)
-                .execution_options(synchronize_session=False)
-            )
-
-
-def _rowcount(result: Any) -> int:
-    return cast(CursorResult[Any], result).rowcount
+            leases.give_up(s, self.name, self.holder)
 
 
 def current_holder(archive: Archive, name: str = DEFAULT_LEASE_NAME) -> LeaseHolder | None:
     """The lease row as stored (live or expired), or None when nobody ever took it."""
     with archive.session() as s:
-        row = s.scalars(select(Lease).where(Lease.name == name)).first()
-        return LeaseHolder(row.name, row.holder, row.expires_at) if row else None
+        found = leases.holder_of(s, name)
+    return LeaseHolder(name, *found) if found else None

@@ -25,7 +25,7 @@ def _exit_when_gone(pid: int) -> None:
         while not poller.poll():  # readable once the process has exited
             pass
     else:
-        while _alive(pid):
+        while is_alive(pid):
             time.sleep(POLL_SECONDS)
     os._exit(1)  # no cleanup: nothing of the parent's is left to clean up for
 
@@ -43,7 +43,8 @@ def _pidfd(pid: int) -> int | None:
     return fd
 
 
-def _alive(pid: int) -> bool:
+def is_alive(pid: int) -> bool:
+    """True while process `pid` exists (a zombie counts, as for os.kill)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

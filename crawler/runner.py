@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from crawler import internals
+from crawler import internals, lifeline
 from crawler.config import Config, ConfigError, SiteConfig
 from crawler.services import CrawlServices, RunCounters
 from crawler.settings import settings_for
@@ -37,16 +37,6 @@ class RunSummary:
     status: str
     stats: dict[str, Any]
     reason: str
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class CrawlSession:
@@ -73,7 +63,7 @@ class CrawlSession:
         self.reasons: dict[str, str] = {}
         host, pid = socket.gethostname(), os.getpid()
         with self.archive.session() as s:
-            runs.settle_dead_runs(s, host, pid, _pid_alive)
+            runs.settle_dead_runs(s, host, pid, lifeline.is_alive)
             # Stop early only when the last run finished: after a crash, finish its work.
             self.complete = {site.key: runs.last_crawl_completed(s, site.key) for site in sites}
         self.run_ids: dict[str, int] = {}

@@ -47,6 +47,19 @@ class Exchange:
     method: str = "GET"
     protocol: str = "HTTP/1.1"
 
+    def warc_fields(self) -> dict[str, Any]:
+        """The keyword arguments WarcStore takes to write this exchange."""
+        return {
+            "url": self.final_url,
+            "method": self.method,
+            "request_headers": self.request_headers,
+            "status": self.status,
+            "response_headers": self.response_headers,
+            "body": self.body,
+            "fetched_at": self.fetched_at,
+            "protocol": self.protocol,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class CaptureRef:
@@ -143,17 +156,7 @@ class ArchiveWriter:
         if self._closed:
             raise RuntimeError("archive writer is closed")
         if ex.status != 304:  # most often a response record: deflate it ahead of the job
-            memo["prepared"] = self._deflate.submit(
-                self.warc.prepare_response,
-                url=ex.final_url,
-                method=ex.method,
-                request_headers=ex.request_headers,
-                status=ex.status,
-                response_headers=ex.response_headers,
-                body=ex.body,
-                fetched_at=ex.fetched_at,
-                protocol=ex.protocol,
-            )
+            memo["prepared"] = self._deflate.submit(self.warc.prepare_response, **ex.warc_fields())
         future = CaptureFuture()
         self._queue.put(
             _WriteTask(lambda s: future.note_written(self._capture(s, ex, memo)), future)
@@ -257,15 +260,7 @@ class ArchiveWriter:
                 written = memo["written"] = self.warc.append_prepared(prepared)
         if written is None:
             written = memo["written"] = self.warc.write_exchange(
-                url=ex.final_url,
-                method=ex.method,
-                request_headers=ex.request_headers,
-                status=ex.status,
-                response_headers=ex.response_headers,
-                body=ex.body,
-                fetched_at=ex.fetched_at,
-                protocol=ex.protocol,
-                previous=found[2] if found else None,
+                **ex.warc_fields(), previous=found[2] if found else None
             )
         headers = {k.lower(): v for k, v in ex.response_headers}
         capture = Capture(

@@ -34,6 +34,7 @@ class HostileCrawl:
     run: CrawlRun
     site_log: list[Hit]
     internal_log: list[Hit]
+    stderr: str
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +53,7 @@ def crawl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostileCrawl]:
         }
         config = write_config(tmp, archive, [site.config()])
         # Exit status 0 (run_cli checks): a hostile site is the site's problem, not the crawl's.
-        run_cli("crawl", config=config, timeout=180)
+        proc = run_cli("crawl", config=config, timeout=180)
         yield HostileCrawl(
             site,
             db_url,
@@ -60,6 +61,7 @@ def crawl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostileCrawl]:
             last_run(db_url),
             list(site.site.log),
             list(site.internal.log),
+            proc.stderr,
         )
 
 
@@ -80,6 +82,13 @@ def test_no_local_file_is_read_or_archived(crawl: HostileCrawl) -> None:
 def test_every_capture_is_of_the_site_itself(crawl: HostileCrawl) -> None:
     urls = {c.final_url or c.url for c in captures(crawl.db_url)}
     assert urls and all(u.startswith(crawl.site.base_url + "/") for u in urls), urls
+
+
+def test_the_crawl_says_what_it_refused_on_stderr(crawl: HostileCrawl) -> None:
+    lines = crawl.stderr.splitlines()
+    assert any(line.startswith("WARNING: ") and "out of scope" in line for line in lines), lines
+    assert any("max_links_per_page" in line for line in lines), lines
+    assert "Traceback" not in crawl.stderr
 
 
 def test_out_of_scope_requests_are_counted(crawl: HostileCrawl) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -59,6 +60,7 @@ def crawl(
         config.site(key)  # unknown site: one clear line before anything starts
     if config.archive.frontier:
         _check_frontier(config.archive.frontier)
+    _show_crawl_warnings()
     progress = _live_progress() if is_tty() else None
     try:
         summaries = run_crawl(
@@ -80,6 +82,23 @@ def crawl(
     click.echo(format_summary(summaries))
     if any(s.status != "ok" for s in summaries):
         sys.exit(1 if any(s.status == "failed" for s in summaries) else 3)
+
+
+class _CrawlRecords(logging.Filter):
+    """newsarchive's own records: the crawler's modules and the site spiders ("news:KEY")."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.name.startswith(("crawler", "storage", "news"))
+
+
+def _show_crawl_warnings() -> None:
+    """A crawl's warnings on stderr, one line each: a request out of scope, a limit hit, a
+    bad feed entry, a host paused or skipped. (Scrapy's own chatter stays off.)"""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.addFilter(_CrawlRecords())
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(name)s: %(message)s"))
+    logging.getLogger().addHandler(handler)
 
 
 class _LiveProgress:

@@ -37,7 +37,13 @@ def archive(db_url: str, tmp_path: Path) -> Built:
     b = build(db_url, tmp_path)
     b.add(URL, "Council approves flood defence", ORIGINAL)
     b.add(URL + "?utm_source=x", "Council approves flood defence", ORIGINAL, at=later(1))
-    b.add(URL, "Council approves bigger flood defence", EDITED, at=later(6))
+    b.add(
+        URL,
+        "Council approves bigger flood defence",
+        EDITED,
+        at=later(6),
+        seo_title="Flood defence: council backs a taller wall",
+    )
     b.add(
         "https://ledger.example/2024/05/02/evil/",
         f"Harbour {EVIL} news",
@@ -137,8 +143,11 @@ def test_article_page_has_versions_urls_and_captures(client: TestClient) -> None
     assert "Council approves bigger flood defence" in r.text
     assert "/articles/1/diff?from=1&amp;to=2" in r.text
     assert "utm_source=x" in r.text  # the URL variant
+    # The headline readers saw is the title; the metadata (SEO) title is shown beside it.
+    assert "Metadata title" in r.text and "council backs a taller wall" in r.text
     data = client.get("/articles/1", headers={"Accept": "application/json"}).json()
     assert [v["n"] for v in data["versions"]] == [1, 2]
+    assert data["article"]["seo_title"] == "Flood defence: council backs a taller wall"
     assert data["published_source"] == "json-ld"
     assert len(data["captures"]) == 3
     assert data["versions"][1]["chars_added"] > 0

@@ -63,3 +63,26 @@ def test_short_article_in_any_language_is_still_an_article() -> None:
     result = run_case("state_short_korean_article")
     assert result.state == PageState.ARTICLE and result.has_body
     assert result.language == "ko"
+
+
+def test_day_the_page_prints_picks_among_disagreeing_metadata_dates() -> None:
+    published = run_case("dates_shown_day_picks_metadata").published
+    assert published is not None
+    assert published.value == datetime(2024, 3, 4, 8, 0, tzinfo=UTC)
+    assert published.source == "meta"
+
+
+def test_date_in_the_url_beats_a_teasers_time_element() -> None:
+    published = run_case("dates_url_beats_teaser_time").published
+    assert published is not None and (published.value, published.source) == (
+        datetime(2024, 3, 5, tzinfo=UTC),
+        "url",
+    )
+
+
+def test_date_element_written_in_words_is_read() -> None:
+    published = run_case("dates_time_element_in_words").published
+    assert published is not None and (published.value, published.source) == (
+        datetime(2024, 3, 7, tzinfo=UTC),
+        "html",
+    )

@@ -245,16 +245,42 @@ def _fuller(names: list[str], found: list[str]) -> bool:
     return len(names) > len(found) and set(map(key, found)) <= set(map(key, names))
 
 
-def trafilatura_authors(tree: HtmlElement, min_words: int = 2) -> list[str]:
-    """trafilatura's own author finder (meta, JSON-LD, byline XPaths), split into credits."""
+def _trafilatura_credit(tree: HtmlElement) -> str:
+    """trafilatura's own author finder (meta, JSON-LD, byline XPaths): its raw answer."""
     try:
         found = examine_meta(tree).author
         if found and " " not in found:
             found = None  # trafilatura's own rule: a one-word meta author is a handle
         found = found or extract_meta_json(tree, Document()).author or extract_author(tree)
     except Exception:  # trafilatura's metadata code has failed on odd markup; authors are optional
-        return []
-    return [n for part in (found or "").split(";") for n in person_names(part, min_words)]
+        return ""
+    return found or ""
+
+
+def trafilatura_authors(tree: HtmlElement, min_words: int = 2) -> list[str]:
+    """trafilatura's own author finder (meta, JSON-LD, byline XPaths), split into credits."""
+    parts = _trafilatura_credit(tree).split(";")
+    return [n for part in parts for n in person_names(part, min_words)]
+
+
+def _bare_credits(tree: HtmlElement) -> list[str]:
+    """trafilatura's credits as written, when short and free of links and numbers.
+
+    A byline of role words alone ("Staff Writer", "Rasender Reporter") is still the only
+    credit such a page gives; an archive keeps it rather than nothing.
+    """
+    credits = []
+    for part in _trafilatura_credit(tree).split(";"):
+        part = _LEAD_IN.sub("", clean(part)).strip(" .:-\u2013\u2014'\"")
+        words = part.split()
+        if (
+            1 <= len(words) <= _MAX_DESK_WORDS
+            and len(part) >= 3
+            and _NAME_CHARS.match(part)
+            and not _NOT_A_NAME.search(part)
+        ):
+            credits.append(_name_case(part))
+    return credits
 
 
 def pick_authors(tree: HtmlElement, data: PageData, sites: list[str], host: str) -> list[str]:
@@ -289,4 +315,8 @@ def pick_authors(tree: HtmlElement, data: PageData, sites: list[str], host: str)
     # Nobody but the outlet credited (a JSON-LD Organization, "Par Attac France"), or a
     # one-word byline (a first name, a handle): still what the page credits.
     loose = [n for v in data.all(*_META_KEYS) for n in person_names(v, min_words=1)]
-    return _dedupe(orgs, set()) or _dedupe([*loose, *trafilatura_authors(tree)], set())
+    return (
+        _dedupe(orgs, set())
+        or _dedupe([*loose, *trafilatura_authors(tree, min_words=1)], set())
+        or _dedupe(_bare_credits(tree), set())
+    )

@@ -86,3 +86,15 @@ def test_date_element_written_in_words_is_read() -> None:
         datetime(2024, 3, 7, tzinfo=UTC),
         "html",
     )
+
+
+def test_role_only_byline_is_kept_when_nobody_else_is_credited() -> None:
+    assert run_case("authors_role_only_credit").authors == ("Staff Writer",)
+
+
+def test_one_word_json_ld_person_is_completed_from_its_own_description() -> None:
+    assert run_case("authors_first_name_completed_from_profile").authors == ("Jonas Weber",)
+
+
+def test_by_line_beats_a_byline_box_that_runs_the_outlet_into_the_name() -> None:
+    assert run_case("authors_lead_in_beats_glued_outlet").authors == ("Jane Roe",)

@@ -140,6 +140,29 @@ def person_names(raw: str, min_words: int = 2) -> list[str]:
     return names
 
 
+_SURNAME = re.compile(r"\s+([^\W\d_][\w'\u2019-]*)")
+
+
+def _full_name(name: str, person: dict[str, Any]) -> str:
+    """A one-word Person name completed from the person's own description, when it opens
+    with that name and a surname: a display name ("Nils") is a first name whose profile
+    reads "Nils Pickert is a freelance writer ..."."""
+    if " " in name:
+        return name
+    for text in ld_texts(person.get("description")):
+        if not text.startswith(name):
+            continue
+        words = [name]
+        for match in _SURNAME.finditer(text, len(name)):
+            if match.start() != len(" ".join(words)) or not match[1][0].isupper():
+                break
+            words.append(match[1])
+        words = words[: 1 + 2]  # a first name and at most two surnames
+        if len(words) > 1 and _looks_like_name(words) and not any(map(_is_role, words)):
+            return " ".join(words)
+    return name
+
+
 def _ld_authors(data: PageData) -> tuple[list[str], list[str]]:
     """JSON-LD authors split into (persons, organisations)."""
     persons: list[str] = []
@@ -156,7 +179,8 @@ def _ld_authors(data: PageData) -> tuple[list[str], list[str]]:
                 persons.extend(clean(n) for n in names)
             else:
                 # A JSON-LD Person may be a mononym, so one word is enough there.
-                persons.extend(n for name in names for n in person_names(name, min_words=1))
+                found = [n for name in names for n in person_names(name, min_words=1)]
+                persons.extend(_full_name(n, item) for n in found)
         elif isinstance(item, str):
             persons.extend(person_names(item))
     return persons, orgs
@@ -307,9 +331,11 @@ def pick_authors(tree: HtmlElement, data: PageData, sites: list[str], host: str)
     if found and _fuller(lead_in, found):
         found = lead_in
     if not found:
-        found = _dedupe(trafilatura_authors(tree), outlets)
-    if not found:
+        # A "By ..." line credits the page's authors in words; trafilatura's finder reads
+        # markup that often runs the outlet or a title into the name.
         found = lead_in
+    if not found:
+        found = _dedupe(trafilatura_authors(tree), outlets)
     if found:
         return found
     # Nobody but the outlet credited (a JSON-LD Organization, "Par Attac France"), or a

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from crawler.extraction.authors import person_names
 from storage.records import PageState
 from tests.golden.regenerate import run_case
 
@@ -98,3 +99,13 @@ def test_one_word_json_ld_person_is_completed_from_its_own_description() -> None
 
 def test_by_line_beats_a_byline_box_that_runs_the_outlet_into_the_name() -> None:
     assert run_case("authors_lead_in_beats_glued_outlet").authors == ("Jane Roe",)
+
+
+def test_lower_case_conjunction_joins_names_and_a_capital_initial_does_not() -> None:
+    assert run_case("authors_lowercase_conjunction").authors == (
+        "Ana Lima",
+        "Rocío Soto",
+        "José Miguel Ruiz",
+    )
+    assert person_names("By Bruce Y Lee and Anna E Berg") == ["Bruce Y Lee", "Anna E Berg"]
+    assert person_names("Marie Dupont et Jean Martin") == ["Marie Dupont", "Jean Martin"]

@@ -28,8 +28,9 @@ _LEAD_IN = re.compile(
     r"|^(?:текст|автор|text|autor|auteur)\b[:\s]*",
     re.IGNORECASE,
 )
-# Not " y " or " et ": they are also middle initials ("Bruce Y. Lee").
-_SPLIT = re.compile(r"\s*(?:,|;|\||&|\band\b|\bund\b|\n)\s*", re.IGNORECASE)
+# " y ", " et ", " e ", " og ", " och " join names only in lower case: capitalised
+# they are middle initials ("Bruce Y. Lee", "Anna E. Berg").
+_SPLIT = re.compile(r"\s*(?:,|;|\||&|\b(?i:and|und)\b|\n|\s(?:y|et|e|og|och)\s)\s*")
 _ROLE_WORDS = {
     "staff", "writer", "writers", "correspondent", "correspondents", "reporter", "reporters",
     "editor", "editors", "contributor", "contributing", "columnist", "senior", "chief", "special",

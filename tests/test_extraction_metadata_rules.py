@@ -109,3 +109,15 @@ def test_lower_case_conjunction_joins_names_and_a_capital_initial_does_not() -> 
     )
     assert person_names("By Bruce Y Lee and Anna E Berg") == ["Bruce Y Lee", "Anna E Berg"]
     assert person_names("Marie Dupont et Jean Martin") == ["Marie Dupont", "Jean Martin"]
+
+
+@pytest.mark.parametrize(
+    ("name", "day"),
+    [
+        ("dates_slug_ends_in_day", datetime(2016, 10, 13, tzinfo=UTC)),
+        ("dates_printed_numeric_in_page_order", datetime(2016, 10, 4, tzinfo=UTC)),
+    ],
+)
+def test_url_slug_day_and_printed_numeric_date_in_the_pages_order(name: str, day: datetime) -> None:
+    published = run_case(name).published
+    assert published is not None and published.value == day

@@ -49,6 +49,8 @@ _ISO = re.compile(
 _URL_DATE = re.compile(
     r"/((?:19|20)\d{2})[/-](0?[1-9]|1[0-2])[/-](0?[1-9]|[12]\d|3[01])(?=[/_\-.]|$)"
     r"|/((?:19|20)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?=/)"
+    # A slug ending in its day, "/some-headline-20161013": eight digits alone at the end.
+    r"|[-_]((?:19|20)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?=\.\w+$|/?$)"
 )
 
 
@@ -73,11 +75,14 @@ class DayOrder:
     def __init__(self, visible_text: str, language: str | None) -> None:
         """`visible_text`: the page's text; `language`: its ISO 639-1 code, if known."""
         self.seen: set[tuple[int, int, int]] = set()
+        self.written: dict[tuple[int, int, int], str] = {}  # ambiguous (year, a, b) -> sep
         day_first = month_first = 0
         for i, m in enumerate(_VISIBLE_NUMERIC.finditer(visible_text)):
             if i >= _MAX_VISIBLE_DATES:
                 break
             a, sep, b, year = int(m[1]), m[2], int(m[3]), int(m[4])
+            if a <= 12 and b <= 12:
+                self.written.setdefault((year, a, b), sep)
             if a > 12 or sep == ".":
                 day_first += 1
                 self.seen.add((year, b, a))
@@ -107,6 +112,13 @@ class DayOrder:
         year, month, day = int(m[1]), int(m[2]), int(m[3])
         if day <= 12 and (year, month, day) not in self.seen and (year, day, month) in self.seen:
             return f"{year}-{day:02d}-{month:02d}"
+        if day <= 12 and (year, month, day) not in self.seen:
+            # The page prints it as "10/04/2016": read in the page's own order, not the
+            # text scanner's guess.
+            for a, b in ((month, day), (day, month)):
+                if (sep := self.written.get((year, a, b))) is not None:
+                    y, mo, d = self.read(a, sep, b, year)
+                    return f"{y}-{mo:02d}-{d:02d}"
         return value
 
 

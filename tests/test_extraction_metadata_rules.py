@@ -89,8 +89,9 @@ def test_date_element_written_in_words_is_read() -> None:
     )
 
 
-def test_role_only_byline_is_kept_when_nobody_else_is_credited() -> None:
+def test_role_only_byline_is_kept_when_nobody_else_is_credited_but_a_cms_account_is_not() -> None:
     assert run_case("authors_role_only_credit").authors == ("Staff Writer",)
+    assert run_case("authors_cms_account_only").authors == ()
 
 
 def test_one_word_json_ld_person_is_completed_from_its_own_description() -> None:

@@ -292,7 +292,8 @@ def _bare_credits(tree: HtmlElement) -> list[str]:
     """trafilatura's credits as written, when short and free of links and numbers.
 
     A byline of role words alone ("Staff Writer", "Rasender Reporter") is still the only
-    credit such a page gives; an archive keeps it rather than nothing.
+    credit such a page gives; an archive keeps it rather than nothing. One role word alone
+    ("admin", "editor") is the publishing system's account name, not a credit.
     """
     credits = []
     for part in _trafilatura_credit(tree).split(";"):
@@ -300,6 +301,7 @@ def _bare_credits(tree: HtmlElement) -> list[str]:
         words = part.split()
         if (
             1 <= len(words) <= _MAX_DESK_WORDS
+            and not (len(words) == 1 and _is_role(part))
             and len(part) >= 3
             and _NAME_CHARS.match(part)
             and not _NOT_A_NAME.search(part)

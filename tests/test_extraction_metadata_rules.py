@@ -122,3 +122,18 @@ def test_lower_case_conjunction_joins_names_and_a_capital_initial_does_not() -> 
 def test_url_slug_day_and_printed_numeric_date_in_the_pages_order(name: str, day: datetime) -> None:
     published = run_case(name).published
     assert published is not None and published.value == day
+
+
+def test_meta_tags_written_with_value_instead_of_content_are_read() -> None:
+    result = run_case("meta_value_attribute")
+    assert (result.title, result.authors) == ("Storm closes northern pier", ("Jane Roe",))
+    assert result.published is not None and result.published.source == "meta"
+    assert result.published.value == datetime(2024, 3, 5, 8, 30, tzinfo=UTC)
+
+
+def test_link_to_an_author_page_names_the_author_and_a_sidebar_one_does_not() -> None:
+    assert run_case("authors_author_page_link").authors == ("Jane Roe",)
+
+
+def test_confirmed_byline_beats_a_site_wide_meta_author() -> None:
+    assert run_case("authors_byline_beats_sitewide_meta").authors == ("Jane Roe",)

@@ -265,6 +265,33 @@ def lead_in_names(tree: HtmlElement) -> list[str]:
     return []
 
 
+# A link to the writer's page on the site: /author/jane-doe, /autoren/..., /about/editors/...
+_AUTHOR_LINK = XPath(
+    "//body//a[contains(@href, '/author/') or contains(@href, '/authors/')"
+    " or contains(@href, '/autor/') or contains(@href, '/autoren/') or contains(@href, '/auteur/')"
+    " or contains(@href, '/autore/') or contains(@href, '/editors/')]"
+    "[not(ancestor::*[self::aside or self::footer or self::nav or contains(@class, 'comment')])]"
+)
+
+
+def author_link_names(tree: HtmlElement) -> list[str]:
+    """Names on the first link to an author page and on its siblings of the same kind.
+
+    Sites link each byline name to the writer's page; later such links on the page are
+    bylines of related stories.
+    """
+    names: list[str] = []
+    parent = None
+    for link in _AUTHOR_LINK(tree)[:_MAX_BYLINE_ELEMENTS]:
+        if parent is not None and link.getparent() is not parent:
+            break
+        found = person_names(" ".join(" ".join(link.itertext()).split()))
+        if found:
+            names.extend(found)
+            parent = link.getparent()
+    return names[:_MAX_BYLINE_NAMES]
+
+
 def _fuller(names: list[str], found: list[str]) -> bool:
     """True when `names` credits everyone in `found` and more (a byline of several)."""
     return len(names) > len(found) and set(map(key, found)) <= set(map(key, names))
@@ -328,15 +355,23 @@ def pick_authors(tree: HtmlElement, data: PageData, sites: list[str], host: str)
     # JSON-LD and meta tags each may carry only some of the authors: together, in order.
     found = _dedupe([*persons, *meta], outlets)
     byline = _dedupe(byline_names(tree), outlets)
-    if not found or _fuller(byline, found):
-        found = byline
     lead_in = _dedupe(lead_in_names(tree), outlets)
+    linked = _dedupe(author_link_names(tree), outlets)
+    # A meta author tag is often set site-wide (the publisher's company, a desk); when no
+    # JSON-LD person backs it and the visible byline names other people, confirmed by a
+    # "By ..." line or a link to their author page, the byline readers see wins.
+    confirmed = set(map(key, byline)) & set(map(key, [*lead_in, *linked]))
+    disjoint = not persons and not set(map(key, byline)) & set(map(key, found))
+    if not found or _fuller(byline, found) or (confirmed and disjoint):
+        found = byline
     if found and _fuller(lead_in, found):
         found = lead_in
     if not found:
         # A "By ..." line credits the page's authors in words; trafilatura's finder reads
         # markup that often runs the outlet or a title into the name.
         found = lead_in
+    if not found:
+        found = linked
     if not found:
         found = _dedupe(trafilatura_authors(tree), outlets)
     if found:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from crawler.extraction.authors import person_names
 from storage.records import PageState
 from tests.golden.regenerate import run_case
 
@@ -63,3 +64,76 @@ def test_short_article_in_any_language_is_still_an_article() -> None:
     result = run_case("state_short_korean_article")
     assert result.state == PageState.ARTICLE and result.has_body
     assert result.language == "ko"
+
+
+def test_day_the_page_prints_picks_among_disagreeing_metadata_dates() -> None:
+    published = run_case("dates_shown_day_picks_metadata").published
+    assert published is not None
+    assert published.value == datetime(2024, 3, 4, 8, 0, tzinfo=UTC)
+    assert published.source == "meta"
+
+
+def test_date_in_the_url_beats_a_teasers_time_element() -> None:
+    published = run_case("dates_url_beats_teaser_time").published
+    assert published is not None and (published.value, published.source) == (
+        datetime(2024, 3, 5, tzinfo=UTC),
+        "url",
+    )
+
+
+def test_date_element_written_in_words_is_read() -> None:
+    published = run_case("dates_time_element_in_words").published
+    assert published is not None and (published.value, published.source) == (
+        datetime(2024, 3, 7, tzinfo=UTC),
+        "html",
+    )
+
+
+def test_role_only_byline_is_kept_when_nobody_else_is_credited_but_a_cms_account_is_not() -> None:
+    assert run_case("authors_role_only_credit").authors == ("Staff Writer",)
+    assert run_case("authors_cms_account_only").authors == ()
+
+
+def test_one_word_json_ld_person_is_completed_from_its_own_description() -> None:
+    assert run_case("authors_first_name_completed_from_profile").authors == ("Jonas Weber",)
+
+
+def test_by_line_beats_a_byline_box_that_runs_the_outlet_into_the_name() -> None:
+    assert run_case("authors_lead_in_beats_glued_outlet").authors == ("Jane Roe",)
+
+
+def test_lower_case_conjunction_joins_names_and_a_capital_initial_does_not() -> None:
+    assert run_case("authors_lowercase_conjunction").authors == (
+        "Ana Lima",
+        "Rocío Soto",
+        "José Miguel Ruiz",
+    )
+    assert person_names("By Bruce Y Lee and Anna E Berg") == ["Bruce Y Lee", "Anna E Berg"]
+    assert person_names("Marie Dupont et Jean Martin") == ["Marie Dupont", "Jean Martin"]
+
+
+@pytest.mark.parametrize(
+    ("name", "day"),
+    [
+        ("dates_slug_ends_in_day", datetime(2016, 10, 13, tzinfo=UTC)),
+        ("dates_printed_numeric_in_page_order", datetime(2016, 10, 4, tzinfo=UTC)),
+    ],
+)
+def test_url_slug_day_and_printed_numeric_date_in_the_pages_order(name: str, day: datetime) -> None:
+    published = run_case(name).published
+    assert published is not None and published.value == day
+
+
+def test_meta_tags_written_with_value_instead_of_content_are_read() -> None:
+    result = run_case("meta_value_attribute")
+    assert (result.title, result.authors) == ("Storm closes northern pier", ("Jane Roe",))
+    assert result.published is not None and result.published.source == "meta"
+    assert result.published.value == datetime(2024, 3, 5, 8, 30, tzinfo=UTC)
+
+
+def test_link_to_an_author_page_names_the_author_and_a_sidebar_one_does_not() -> None:
+    assert run_case("authors_author_page_link").authors == ("Jane Roe",)
+
+
+def test_confirmed_byline_beats_a_site_wide_meta_author() -> None:
+    assert run_case("authors_byline_beats_sitewide_meta").authors == ("Jane Roe",)

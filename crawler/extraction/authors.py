@@ -28,8 +28,9 @@ _LEAD_IN = re.compile(
     r"|^(?:текст|автор|text|autor|auteur)\b[:\s]*",
     re.IGNORECASE,
 )
-# Not " y " or " et ": they are also middle initials ("Bruce Y. Lee").
-_SPLIT = re.compile(r"\s*(?:,|;|\||&|\band\b|\bund\b|\n)\s*", re.IGNORECASE)
+# " y ", " et ", " e ", " og ", " och " join names only in lower case: capitalised
+# they are middle initials ("Bruce Y. Lee", "Anna E. Berg").
+_SPLIT = re.compile(r"\s*(?:,|;|\||&|\b(?i:and|und)\b|\n|\s(?:y|et|e|og|och)\s)\s*")
 _ROLE_WORDS = {
     "staff", "writer", "writers", "correspondent", "correspondents", "reporter", "reporters",
     "editor", "editors", "contributor", "contributing", "columnist", "senior", "chief", "special",
@@ -140,6 +141,29 @@ def person_names(raw: str, min_words: int = 2) -> list[str]:
     return names
 
 
+_SURNAME = re.compile(r"\s+([^\W\d_][\w'\u2019-]*)")
+
+
+def _full_name(name: str, person: dict[str, Any]) -> str:
+    """A one-word Person name completed from the person's own description, when it opens
+    with that name and a surname: a display name ("Nils") is a first name whose profile
+    reads "Nils Pickert is a freelance writer ..."."""
+    if " " in name:
+        return name
+    for text in ld_texts(person.get("description")):
+        if not text.startswith(name):
+            continue
+        words = [name]
+        for match in _SURNAME.finditer(text, len(name)):
+            if match.start() != len(" ".join(words)) or not match[1][0].isupper():
+                break
+            words.append(match[1])
+        words = words[: 1 + 2]  # a first name and at most two surnames
+        if len(words) > 1 and _looks_like_name(words) and not any(map(_is_role, words)):
+            return " ".join(words)
+    return name
+
+
 def _ld_authors(data: PageData) -> tuple[list[str], list[str]]:
     """JSON-LD authors split into (persons, organisations)."""
     persons: list[str] = []
@@ -156,7 +180,8 @@ def _ld_authors(data: PageData) -> tuple[list[str], list[str]]:
                 persons.extend(clean(n) for n in names)
             else:
                 # A JSON-LD Person may be a mononym, so one word is enough there.
-                persons.extend(n for name in names for n in person_names(name, min_words=1))
+                found = [n for name in names for n in person_names(name, min_words=1)]
+                persons.extend(_full_name(n, item) for n in found)
         elif isinstance(item, str):
             persons.extend(person_names(item))
     return persons, orgs
@@ -240,21 +265,76 @@ def lead_in_names(tree: HtmlElement) -> list[str]:
     return []
 
 
+# A link to the writer's page on the site: /author/jane-doe, /autoren/..., /about/editors/...
+_AUTHOR_LINK = XPath(
+    "//body//a[contains(@href, '/author/') or contains(@href, '/authors/')"
+    " or contains(@href, '/autor/') or contains(@href, '/autoren/') or contains(@href, '/auteur/')"
+    " or contains(@href, '/autore/') or contains(@href, '/editors/')]"
+    "[not(ancestor::*[self::aside or self::footer or self::nav or contains(@class, 'comment')])]"
+)
+
+
+def author_link_names(tree: HtmlElement) -> list[str]:
+    """Names on the first link to an author page and on its siblings of the same kind.
+
+    Sites link each byline name to the writer's page; later such links on the page are
+    bylines of related stories.
+    """
+    names: list[str] = []
+    parent = None
+    for link in _AUTHOR_LINK(tree)[:_MAX_BYLINE_ELEMENTS]:
+        if parent is not None and link.getparent() is not parent:
+            break
+        found = person_names(" ".join(" ".join(link.itertext()).split()))
+        if found:
+            names.extend(found)
+            parent = link.getparent()
+    return names[:_MAX_BYLINE_NAMES]
+
+
 def _fuller(names: list[str], found: list[str]) -> bool:
     """True when `names` credits everyone in `found` and more (a byline of several)."""
     return len(names) > len(found) and set(map(key, found)) <= set(map(key, names))
 
 
-def trafilatura_authors(tree: HtmlElement, min_words: int = 2) -> list[str]:
-    """trafilatura's own author finder (meta, JSON-LD, byline XPaths), split into credits."""
+def _trafilatura_credit(tree: HtmlElement) -> str:
+    """trafilatura's own author finder (meta, JSON-LD, byline XPaths): its raw answer."""
     try:
         found = examine_meta(tree).author
         if found and " " not in found:
             found = None  # trafilatura's own rule: a one-word meta author is a handle
         found = found or extract_meta_json(tree, Document()).author or extract_author(tree)
     except Exception:  # trafilatura's metadata code has failed on odd markup; authors are optional
-        return []
-    return [n for part in (found or "").split(";") for n in person_names(part, min_words)]
+        return ""
+    return found or ""
+
+
+def trafilatura_authors(tree: HtmlElement, min_words: int = 2) -> list[str]:
+    """trafilatura's own author finder (meta, JSON-LD, byline XPaths), split into credits."""
+    parts = _trafilatura_credit(tree).split(";")
+    return [n for part in parts for n in person_names(part, min_words)]
+
+
+def _bare_credits(tree: HtmlElement) -> list[str]:
+    """trafilatura's credits as written, when short and free of links and numbers.
+
+    A byline of role words alone ("Staff Writer", "Rasender Reporter") is still the only
+    credit such a page gives; an archive keeps it rather than nothing. One role word alone
+    ("admin", "editor") is the publishing system's account name, not a credit.
+    """
+    credits = []
+    for part in _trafilatura_credit(tree).split(";"):
+        part = _LEAD_IN.sub("", clean(part)).strip(" .:-\u2013\u2014'\"")
+        words = part.split()
+        if (
+            1 <= len(words) <= _MAX_DESK_WORDS
+            and not (len(words) == 1 and _is_role(part))
+            and len(part) >= 3
+            and _NAME_CHARS.match(part)
+            and not _NOT_A_NAME.search(part)
+        ):
+            credits.append(_name_case(part))
+    return credits
 
 
 def pick_authors(tree: HtmlElement, data: PageData, sites: list[str], host: str) -> list[str]:
@@ -275,18 +355,32 @@ def pick_authors(tree: HtmlElement, data: PageData, sites: list[str], host: str)
     # JSON-LD and meta tags each may carry only some of the authors: together, in order.
     found = _dedupe([*persons, *meta], outlets)
     byline = _dedupe(byline_names(tree), outlets)
-    if not found or _fuller(byline, found):
-        found = byline
     lead_in = _dedupe(lead_in_names(tree), outlets)
+    linked = _dedupe(author_link_names(tree), outlets)
+    # A meta author tag is often set site-wide (the publisher's company, a desk); when no
+    # JSON-LD person backs it and the visible byline names other people, confirmed by a
+    # "By ..." line or a link to their author page, the byline readers see wins.
+    confirmed = set(map(key, byline)) & set(map(key, [*lead_in, *linked]))
+    disjoint = not persons and not set(map(key, byline)) & set(map(key, found))
+    if not found or _fuller(byline, found) or (confirmed and disjoint):
+        found = byline
     if found and _fuller(lead_in, found):
         found = lead_in
     if not found:
-        found = _dedupe(trafilatura_authors(tree), outlets)
-    if not found:
+        # A "By ..." line credits the page's authors in words; trafilatura's finder reads
+        # markup that often runs the outlet or a title into the name.
         found = lead_in
+    if not found:
+        found = linked
+    if not found:
+        found = _dedupe(trafilatura_authors(tree), outlets)
     if found:
         return found
     # Nobody but the outlet credited (a JSON-LD Organization, "Par Attac France"), or a
     # one-word byline (a first name, a handle): still what the page credits.
     loose = [n for v in data.all(*_META_KEYS) for n in person_names(v, min_words=1)]
-    return _dedupe(orgs, set()) or _dedupe([*loose, *trafilatura_authors(tree)], set())
+    return (
+        _dedupe(orgs, set())
+        or _dedupe([*loose, *trafilatura_authors(tree, min_words=1)], set())
+        or _dedupe(_bare_credits(tree), set())
+    )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from htmldate import find_date
+from htmldate.extractors import custom_parse
 from lxml.html import HtmlElement
 
 from crawler.extraction.structured import PageData, ld_texts
@@ -48,6 +49,8 @@ _ISO = re.compile(
 _URL_DATE = re.compile(
     r"/((?:19|20)\d{2})[/-](0?[1-9]|1[0-2])[/-](0?[1-9]|[12]\d|3[01])(?=[/_\-.]|$)"
     r"|/((?:19|20)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?=/)"
+    # A slug ending in its day, "/some-headline-20161013": eight digits alone at the end.
+    r"|[-_]((?:19|20)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?=\.\w+$|/?$)"
 )
 
 
@@ -72,11 +75,14 @@ class DayOrder:
     def __init__(self, visible_text: str, language: str | None) -> None:
         """`visible_text`: the page's text; `language`: its ISO 639-1 code, if known."""
         self.seen: set[tuple[int, int, int]] = set()
+        self.written: dict[tuple[int, int, int], str] = {}  # ambiguous (year, a, b) -> sep
         day_first = month_first = 0
         for i, m in enumerate(_VISIBLE_NUMERIC.finditer(visible_text)):
             if i >= _MAX_VISIBLE_DATES:
                 break
             a, sep, b, year = int(m[1]), m[2], int(m[3]), int(m[4])
+            if a <= 12 and b <= 12:
+                self.written.setdefault((year, a, b), sep)
             if a > 12 or sep == ".":
                 day_first += 1
                 self.seen.add((year, b, a))
@@ -106,7 +112,26 @@ class DayOrder:
         year, month, day = int(m[1]), int(m[2]), int(m[3])
         if day <= 12 and (year, month, day) not in self.seen and (year, day, month) in self.seen:
             return f"{year}-{day:02d}-{month:02d}"
+        if day <= 12 and (year, month, day) not in self.seen:
+            # The page prints it as "10/04/2016": read in the page's own order, not the
+            # text scanner's guess.
+            for a, b in ((month, day), (day, month)):
+                if (sep := self.written.get((year, a, b))) is not None:
+                    y, mo, d = self.read(a, sep, b, year)
+                    return f"{y}-{mo:02d}-{d:02d}"
         return value
+
+
+_WORD = re.compile(r"[^\W\d_]{3,}")  # a month name or other word: not a bare number
+_TEXT_MIN, _TEXT_MAX = datetime(1990, 1, 1), datetime(2100, 1, 1)
+
+
+def _text_day(raw: str) -> str | None:
+    """yyyy-mm-dd of a date written in words, by htmldate's fast parser (no dateparser)."""
+    try:
+        return custom_parse(raw.strip()[:64], "%Y-%m-%d", _TEXT_MIN, _TEXT_MAX)
+    except Exception:  # a parser failure on odd text only means no date from it
+        return None
 
 
 def _offset_minutes(zone: str) -> int:
@@ -195,6 +220,10 @@ class DatePicker:
         if not raw:
             return None
         parsed = parse_date(raw, self.order)
+        if parsed is None and source == "html" and _WORD.search(raw):
+            # A date element's text ("December 7, 2016", "7. Dezember 2016") is the date
+            # the page prints for its readers: read in its words when no ISO form exists.
+            parsed = parse_date(_text_day(raw) or "")
         if parsed is None:
             return None
         value, offset = parsed
@@ -216,21 +245,27 @@ def _published_candidates(
     data: PageData,
     url: str,
     feed: datetime | None,
-    text_fallback: bool,
+    shown: Callable[[], str | None] | None,
     order: DayOrder,
 ) -> Iterator[tuple[str | None, str]]:
     for raw in ld_texts(data.article.get("datePublished") or data.article.get("dateCreated")):
         yield raw, "json-ld"
     for raw in data.all(*_META_PUBLISHED):
         yield raw, "meta"
+    in_url = date_in_url(url)
     for raw in _xpath_values(tree, _HTML_PUBLISHED):
+        # A date in the article's own URL was set when it was published; a <time> in the
+        # body on another day belongs to a teaser, a comment or a related story.
+        parsed = parse_date(raw, order) if in_url else None
+        if parsed is not None and _local_day(parsed[0], parsed[1]) != in_url:
+            continue
         yield raw, "html"
     if feed is not None:
         yield feed.isoformat(), "feed"
-    yield date_in_url(url), "url"
-    if text_fallback:
+    yield in_url, "url"
+    if shown is not None:
         # htmldate scans the whole page (and deep-copies it): only when nothing better exists.
-        yield order.check_iso(_htmldate(tree, url)), "text"
+        yield shown(), "text"
 
 
 def _htmldate(tree: HtmlElement, url: str) -> str | None:
@@ -243,6 +278,39 @@ def _htmldate(tree: HtmlElement, url: str) -> str | None:
 
 
 _SAME_INSTANT = timedelta(minutes=1)
+
+
+def _local_day(value: datetime, offset: int | None) -> str:
+    """The calendar day of a UTC instant in the page's zone (UTC when it gave none)."""
+    return (value + timedelta(minutes=offset or 0)).date().isoformat()
+
+
+def _shown_among(
+    found: DatedValue, picker: DatePicker, data: PageData, shown: str | None
+) -> DatedValue:
+    """The page's dated metadata candidate on the day the page shows, when they disagree.
+
+    Republished and updated articles keep their first date in one field and the new one in
+    another; readers see one of them printed on the page, and that is the date the page
+    stands for. Only a candidate the metadata already holds is taken, never the text date.
+    """
+    if not shown or found.source not in ("json-ld", "meta", "html"):
+        return found
+    if _local_day(found.value, found.tz_offset_minutes) == shown:
+        return found
+    # The page's own metadata only: a <time> in the body may date a teaser.
+    raws = [
+        *((raw, "json-ld") for raw in ld_texts(data.article.get("datePublished"))),
+        *((raw, "meta") for raw in data.all(*_META_PUBLISHED)),
+    ]
+    rejected = len(picker.rejected)
+    for raw, source in raws:
+        other = picker.check(raw, source)
+        if other is not None and _local_day(other.value, other.tz_offset_minutes) == shown:
+            found = other
+            break
+    del picker.rejected[rejected:]  # already reported by the first pass, or not a pick
+    return found
 
 
 def _local_offset(
@@ -307,13 +375,26 @@ def pick_dates(
     body = tree.find(".//body")
     order = DayOrder(body.text_content() if body is not None else "", language)
     picker = DatePicker(fetched_at, order)
+    memo: list[str | None] = []
+
+    def shown_day() -> str | None:
+        # The day the page prints (htmldate's reading of the page), computed once.
+        if not memo:
+            memo.append(order.check_iso(_htmldate(tree, url)))
+        return memo[0]
+
     published = picker.first(
-        _published_candidates(tree, data, url, feed_published, text_fallback, order)
+        _published_candidates(
+            tree, data, url, feed_published, shown_day if text_fallback else None, order
+        )
     )
+    shown = shown_day() if text_fallback and published is not None else None
+    if published is not None:
+        published = _shown_among(published, picker, data, shown)
     if published is not None and not published.tz_offset_minutes:
         published = _local_offset(published, tree, data, order)
     if published is not None and not published.tz_offset_minutes and text_fallback:
-        published = _shown_day(published, order.check_iso(_htmldate(tree, url)))
+        published = _shown_day(published, shown)
     modified_candidates: list[tuple[str | None, str]] = [
         *((raw, "json-ld") for raw in ld_texts(data.article.get("dateModified"))),
         *((raw, "meta") for raw in data.all(*_META_MODIFIED)),

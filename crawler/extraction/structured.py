@@ -108,7 +108,8 @@ def read_page_data(tree: HtmlElement) -> PageData:
     """Collect the meta tags and JSON-LD objects of a parsed page (one pass over each)."""
     data = PageData()
     for el in tree.iter("meta"):
-        content = el.get("content")
+        # Some pages write value= for content= (parsely's own tags among them).
+        content = el.get("content", el.get("value"))
         if content is None:
             continue
         for attr in ("property", "name", "itemprop", "http-equiv"):

@@ -156,7 +156,7 @@ class ArchiveWriter:
         if self._closed:
             raise RuntimeError("archive writer is closed")
         if ex.status != 304:  # most often a response record: deflate it ahead of the job
-            memo["prepared"] = self._deflate.submit(self.warc.prepare_response, **ex.warc_fields())
+            memo["prepared"] = self._deflate.submit(self.warc.prepare_exchange, **ex.warc_fields())
         future = CaptureFuture()
         self._queue.put(
             _WriteTask(lambda s: future.note_written(self._capture(s, ex, memo)), future)
@@ -253,15 +253,17 @@ class ArchiveWriter:
             found = ingest.last_response(session, ex.url) if ex.status in (200, 304) else None
             memo["previous_id"] = found[0] if found else None
             memo["previous_article"] = bool(found and found[1])
+            previous = found[2] if found else None
             prepared = memo["prepared"].result() if "prepared" in memo else None
-            if prepared is not None and (
-                found is None or found[2].payload_digest != prepared.digest
-            ):
-                written = memo["written"] = self.warc.append_prepared(prepared)
-        if written is None:
-            written = memo["written"] = self.warc.write_exchange(
-                **ex.warc_fields(), previous=found[2] if found else None
-            )
+            if prepared is None or (previous and previous.payload_digest == prepared.digest):
+                # A 304, or the same payload again: a revisit record, built against the
+                # previous capture (with the digest the deflate thread already computed).
+                prepared = self.warc.prepare_exchange(
+                    **ex.warc_fields(),
+                    previous=previous,
+                    digest=prepared.digest if prepared is not None else None,
+                )
+            written = memo["written"] = self.warc.append_prepared(prepared)
         headers = {k.lower(): v for k, v in ex.response_headers}
         capture = Capture(
             url=ex.url,

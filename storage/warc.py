@@ -97,7 +97,7 @@ class WrittenRecord:
 
 @dataclass(frozen=True, slots=True)
 class PreparedExchange:
-    """A response record and its request record, deflated, ready to append."""
+    """An exchange's records (response or revisit, then request), deflated, ready to append."""
 
     members: bytes  # the response (or revisit) member, then the request member
     response_length: int  # bytes of the response member
@@ -267,7 +267,12 @@ class WarcStore:
 
     # -- writing -------------------------------------------------------------
 
-    def write_exchange(
+    def write_exchange(self, **exchange: Any) -> WrittenRecord:
+        """Append one exchange (the arguments of ``prepare_exchange``): response or revisit
+        record, then its request record. Flushed to the OS before returning."""
+        return self.append_prepared(self.prepare_exchange(**exchange))
+
+    def prepare_exchange(
         self,
         *,
         url: str,
@@ -280,16 +285,19 @@ class WarcStore:
         fetched_at: datetime,
         protocol: str = "HTTP/1.1",
         previous: PreviousCapture | None = None,
-    ) -> WrittenRecord:
-        """Append one exchange: response (or revisit) record, then its request record.
+        digest: str | None = None,
+    ) -> PreparedExchange:
+        """Build and deflate an exchange's records without touching the file: safe on any
+        thread, so the deflate can run beside the database work (zlib-ng releases the GIL).
+        ``append_prepared`` writes the result.
 
         A 304 becomes a server-not-modified revisit; a body whose digest equals
-        ``previous.payload_digest`` becomes an identical-payload-digest revisit. Returns
-        where the response/revisit record lies. Flushed to the OS before returning.
+        ``previous.payload_digest`` becomes an identical-payload-digest revisit; anything
+        else a response record. ``digest`` is the body's, when the caller has it already.
         """
         date = _iso(fetched_at)
         statusline = f"{status} {reason or _phrase(status)}".rstrip()
-        digest: str | None
+        kind = RecordKind.REVISIT
         if status == HTTPStatus.NOT_MODIFIED:
             digest = previous.payload_digest if previous else None
             http = StatusAndHeaders(statusline, list(response_headers), protocol=protocol)
@@ -304,9 +312,8 @@ class WarcStore:
                 main.rec_headers.add_header("WARC-Refers-To-Target-URI", previous.url)
                 main.rec_headers.add_header("WARC-Refers-To-Date", _iso(previous.fetched_at))
                 main.rec_headers.add_header("WARC-Payload-Digest", previous.payload_digest)
-            kind = RecordKind.REVISIT
         else:
-            digest = payload_digest(body)
+            digest = digest or payload_digest(body)
             headers = _stored_headers(response_headers, len(body))
             http = StatusAndHeaders(statusline, headers, protocol=protocol)
             if previous is not None and previous.payload_digest == digest:
@@ -318,62 +325,22 @@ class WarcStore:
                     http_headers=http,
                     warc_headers_dict=_warc_fields("revisit", url, date),
                 )
-                kind = RecordKind.REVISIT
             else:
-                return self.append_prepared(
-                    self.prepare_response(
-                        url=url,
-                        method=method,
-                        request_headers=request_headers,
-                        status=status,
-                        reason=reason,
-                        response_headers=response_headers,
-                        body=body,
-                        fetched_at=fetched_at,
-                        protocol=protocol,
-                        digest=digest,
-                    )
+                main = self._writer.create_warc_record(
+                    url,
+                    "response",
+                    payload=BytesIO(body),
+                    length=len(body),
+                    http_headers=http,
+                    warc_headers_dict={
+                        **_warc_fields("response", url, date),
+                        "WARC-Payload-Digest": digest,
+                    },
                 )
+                kind = RecordKind.RESPONSE
         request = self._request_record(url, method, request_headers, protocol, date, main)
         main_bytes = self._member(main)
-        exchange = main_bytes + self._member(request)
-        return self.append_prepared(PreparedExchange(exchange, len(main_bytes), digest, kind))
-
-    def prepare_response(
-        self,
-        *,
-        url: str,
-        method: str = "GET",
-        request_headers: list[tuple[str, str]],
-        status: int,
-        reason: str = "",
-        response_headers: list[tuple[str, str]],
-        body: bytes,
-        fetched_at: datetime,
-        protocol: str = "HTTP/1.1",
-        digest: str | None = None,
-    ) -> PreparedExchange:
-        """Build and deflate a response record and its request record, without touching
-        the file: safe on any thread, so the deflate can run beside the database work
-        (zlib-ng releases the GIL). ``append_prepared`` writes the result."""
-        date = _iso(fetched_at)
-        statusline = f"{status} {reason or _phrase(status)}".rstrip()
-        digest = digest or payload_digest(body)
-        headers = _stored_headers(response_headers, len(body))
-        main = self._writer.create_warc_record(
-            url,
-            "response",
-            payload=BytesIO(body),
-            length=len(body),
-            http_headers=StatusAndHeaders(statusline, headers, protocol=protocol),
-            warc_headers_dict={
-                **_warc_fields("response", url, date),
-                "WARC-Payload-Digest": digest,
-            },
-        )
-        request = self._request_record(url, method, request_headers, protocol, date, main)
-        main_bytes = self._member(main)
-        return PreparedExchange(main_bytes + self._member(request), len(main_bytes), digest)
+        return PreparedExchange(main_bytes + self._member(request), len(main_bytes), digest, kind)
 
     def append_prepared(self, prepared: PreparedExchange) -> WrittenRecord:
         """Append a prepared exchange (one write, flushed); where its response record lies."""

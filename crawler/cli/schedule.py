@@ -10,9 +10,10 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -59,6 +60,9 @@ def _check_trigger(spec: Any, key: str, config: Config) -> None:
         raise ConfigError(f"{config.source or 'config'}: {key}: cannot schedule: {exc}") from None
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
 def _seconds(_ctx: click.Context, param: click.Parameter, value: str | float | None) -> float:
     """Click callback: "30s", "2m", or a bare number of seconds (at most MAX_DURATION)."""
     if value is None or isinstance(value, float):
@@ -78,52 +82,50 @@ def _seconds(_ctx: click.Context, param: click.Parameter, value: str | float | N
     return seconds
 
 
+def duration_option(name: str, default: str, help: str, **kwargs: Any) -> Callable[[F], F]:
+    """A --NAME DURATION option ("30s", "2m", or seconds), parsed by _seconds."""
+    return click.option(
+        name,
+        default=default,
+        show_default=True,
+        callback=_seconds,
+        metavar="DURATION",
+        help=help,
+        **kwargs,
+    )
+
+
 @click.group()
 def schedule() -> None:
     """Scheduled crawls: run the scheduler daemon, list upcoming fires."""
 
 
 @schedule.command("run")
-@click.option(
+@duration_option(
     "--lease-seconds",
-    default="30",
+    "30",
+    "Leader lease length; a standby takes over this long after the leader dies.",
     envvar=ENV_LEASE_SECONDS,
-    show_default=True,
-    callback=_seconds,
-    metavar="DURATION",
-    help="Leader lease length; a standby takes over this long after the leader dies.",
 )
-@click.option(
+@duration_option(
     "--revisit-every",
-    default="10m",
-    show_default=True,
-    callback=_seconds,
-    metavar="DURATION",
-    help="How often each site's due revisits are crawled.",
+    "10m",
+    "How often each site's due revisits are crawled.",
 )
-@click.option(
+@duration_option(
     "--stop-grace",
-    default="30s",
-    show_default=True,
-    callback=_seconds,
-    metavar="DURATION",
-    help="On SIGTERM/SIGINT, how long a running crawl may finish before it is stopped.",
+    "30s",
+    "On SIGTERM/SIGINT, how long a running crawl may finish before it is stopped.",
 )
-@click.option(
+@duration_option(
     "--kill-grace",
-    default="10s",
-    show_default=True,
-    callback=_seconds,
-    metavar="DURATION",
-    help="Between SIGTERM and SIGKILL when a crawl has to be stopped.",
+    "10s",
+    "Between SIGTERM and SIGKILL when a crawl has to be stopped.",
 )
-@click.option(
+@duration_option(
     "--misfire-grace",
-    default="10m",
-    show_default=True,
-    callback=_seconds,
-    metavar="DURATION",
-    help="A fire missed by less than this (daemon down, crawl overran) still runs, once.",
+    "10m",
+    "A fire missed by less than this (daemon down, crawl overran) still runs, once.",
 )
 @pass_app
 def schedule_run(
@@ -183,12 +185,10 @@ def _setup_logging() -> None:
 
 @schedule.command("list")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
-@click.option(
+@duration_option(
     "--revisit-every",
-    default="10m",
-    callback=_seconds,
-    metavar="DURATION",
-    help="As given to `schedule run`.",
+    "10m",
+    "As given to `schedule run`.",
 )
 @pass_app
 def schedule_list(app: AppContext, fmt: str, revisit_every: float) -> None:

@@ -90,16 +90,10 @@ def ledger_env(
         yield CrawlEnv(tmp_path, db_url, config, server, sites)
 
 
-def run_cli(
-    *args: str, config: Path | None = None, timeout: float = 180, check: bool = True
-) -> subprocess.CompletedProcess[str]:
-    """Run `python -m crawler [--config CFG] ARGS` in a real process."""
-    cmd = [sys.executable, "-m", "crawler"]
-    if config is not None:
-        cmd += ["--config", str(config)]
-    cmd += list(args)
-    proc = subprocess.run(
-        cmd,
+def run_python(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """Run `python ARGS` from the project folder, output captured, whatever its exit status."""
+    return subprocess.run(
+        [sys.executable, *args],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -107,6 +101,14 @@ def run_cli(
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
         check=False,
     )
+
+
+def run_cli(
+    *args: str, config: Path | None = None, timeout: float = 180, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m crawler [--config CFG] ARGS` in a real process."""
+    options = ["--config", str(config)] if config is not None else []
+    proc = run_python("-m", "crawler", *options, *args, timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(
             f"{' '.join(args)} exited {proc.returncode}\nstdout:\n{proc.stdout}\n"

@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from tests.crawling import REPO, ledger_env, run_cli
+from tests.crawling import ledger_env, run_cli, run_python
 
 
 def scrapy_crawl(*args: str) -> subprocess.CompletedProcess[str]:
     """`scrapy crawl news ARGS` from the project folder (its scrapy.cfg), in a real process."""
-    return subprocess.run(
-        [sys.executable, "-m", "scrapy", "crawl", "news", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        check=False,
-    )
+    return run_python("-m", "scrapy", "crawl", "news", *args)
 
 
 def counts(db_url: str) -> tuple[int, int, list[tuple[str, str, str]]]:

@@ -8,16 +8,14 @@ database is PostgreSQL, out of reach of that limit, so only the WARC writes fail
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from crawler.demo_site import make_sites, serve
 from storage.warc import WarcStore
-from tests.crawling import REPO, run_cli, write_config
+from tests.crawling import run_cli, run_python, write_config
 from tests.fault_crawling import articles, captures, error_counts, runs
 
 FILE_SIZE_LIMIT = 12_000  # bytes: the warcinfo record and a few pages fit, the rest do not
@@ -30,15 +28,7 @@ LIMITED = (
 
 
 def crawl_with_a_full_disk(config: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", LIMITED, "--config", str(config), "crawl"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        check=False,
-    )
+    return run_python("-c", LIMITED, "--config", str(config), "crawl")
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)

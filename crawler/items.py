@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from crawler.writer import CaptureRef
+    from crawler.writer import CaptureFuture
 
 
 @dataclass
@@ -19,7 +18,7 @@ class ArticlePage:
     body: bytes
     site: str
     # Status, final URL, content type and fetch time are the capture's, once it resolves.
-    capture: Future[CaptureRef]
+    capture: CaptureFuture
     feed_date: datetime | None = None
     request: Any = None  # the Request, so a shared frontier can mark it done
 

@@ -71,7 +71,7 @@ class ArchivePipeline:
         try:
             # Extraction starts once the WARC record is written, while the batch holding
             # the captures row commits; the record waits for that commit (below).
-            ref = await asyncio.wrap_future(getattr(item.capture, "written", item.capture))
+            ref = await asyncio.wrap_future(item.capture.written)
         except Exception:
             return None  # counted (archive_write) and logged where the capture was made
         extracted: Extracted | None = None

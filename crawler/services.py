@@ -20,7 +20,7 @@ from typing import Any
 from crawler import internals
 from crawler.config import Config
 from crawler.pool import new_pool
-from crawler.writer import ArchiveWriter
+from crawler.writer import ArchiveWriter, CaptureFuture
 from storage import url_state
 from storage.db import Archive, is_postgresql
 from storage.warc import WarcStore
@@ -108,7 +108,7 @@ class CrawlServices:
         self.run_ids: dict[str, int] = dict(run_ids or {})
         # The capture future of each downloaded request, for the spider to hand on. Kept out
         # of request.meta so that queued requests stay serialisable (scrapy-redis pickles them).
-        self.captures: weakref.WeakKeyDictionary[Any, Future[Any]] = weakref.WeakKeyDictionary()
+        self.captures: weakref.WeakKeyDictionary[Any, CaptureFuture] = weakref.WeakKeyDictionary()
         self.frontiers: dict[str, Any] = {}  # spider name -> FrontierScheduler (Redis mode)
         self.stats: dict[str, RunCounters] = {}
         self._closed = False

@@ -46,6 +46,25 @@ def test_kicker_set_as_its_own_element_is_not_part_of_the_headline() -> None:
 
 
 @pytest.mark.parametrize(
+    ("name", "title"),
+    [
+        # a masthead h1 holding the logo, a hidden h1 and a section label's h1 are not it
+        ("title_section_label_and_logo_h1", "Der Nordpier bleibt wochenlang gesperrt"),
+        # a <title> of whitespace is no title to compare the h1 with
+        ("title_blank_head_title", "Northern pier stays closed for weeks"),
+        # a kicker marked as a "toptitle" is left out, whatever its length
+        ("title_toptitle_kicker", "Der Nordpier bleibt wochenlang gesperrt"),
+        # the site's short name inside a headline ("Frauen im THW: ...") is not an affix
+        ("title_site_name_inside_headline", "Frauen im THW: Vergangenheit, Gegenwart und Zukunft"),
+        # an h1 split into parts in Japanese reads without added spaces; its main part stays
+        ("title_parts_without_spaces", "北埠頭を数週間閉鎖：嵐の被害を調査（1/2 ページ）"),  # noqa: RUF001
+    ],
+)
+def test_title_is_the_headline_a_reader_sees(name: str, title: str) -> None:
+    assert run_case(name).title == title
+
+
+@pytest.mark.parametrize(
     ("name", "day"),
     [
         ("dates_day_first_by_language", datetime(2024, 1, 6, 10, 30, tzinfo=UTC)),

@@ -20,6 +20,12 @@ _HOST_PREFIXES = {"www", "m", "amp", "mobile", "edition", "beta"}
 # A site name or section label is short; a longer affix is part of the headline.
 _MAX_AFFIX_WORDS = 6
 _MAX_AFFIX_EXTRA_CHARS = 8
+# Words a site's name carries beside its own ("BBC News", "ZEIT ONLINE", "tagesschau.de").
+_SITE_WORDS = {
+    "the", "news", "online", "daily", "today", "live", "digital", "magazine", "magazin", "tv",
+    "www", "com", "net", "org", "co", "uk", "de", "fr", "es", "it", "at", "ch", "nl", "info",
+}  # fmt: skip
+_WORD = re.compile(r"\w+")
 
 
 def clean(text: str | None) -> str:
@@ -60,21 +66,25 @@ def site_names(data: PageData, url: str) -> list[str]:
     return list(dict.fromkeys(n for n in names if n))
 
 
-def _names_site(part_key: str, name_key: str) -> bool:
-    # "The Washington Post" names "washingtonpost", "BBC News" names "bbc"; a longer part
-    # that merely starts with the name ("The Guardian view on ...") is a headline.
+def _names_site(part: str, part_key: str, name_key: str) -> bool:
+    # "The Washington Post" names "washingtonpost", "BBC News" and "bbc.co.uk" name "bbc":
+    # the part is the name give or take words every site name carries. A part that merely
+    # contains the name ("The Guardian view on ...", "Frauen im THW") is a headline.
     if not name_key or not part_key:
         return False
     if part_key == name_key or (len(part_key) >= 3 and part_key in name_key):
         return True
-    return name_key in part_key and len(part_key) - len(name_key) <= _MAX_AFFIX_EXTRA_CHARS
+    if name_key not in part_key or len(part_key) - len(name_key) > _MAX_AFFIX_EXTRA_CHARS:
+        return False
+    core = "".join(w for w in _WORD.findall(part.lower()) if w not in _SITE_WORDS)
+    return bool(core) and (core == name_key or core in name_key)
 
 
 def _is_site(part: str, sites: list[str], host: str) -> bool:
     part_key = key(part)
     if not part_key or len(part.split()) > _MAX_AFFIX_WORDS:
         return False
-    return any(_names_site(part_key, name) for name in [host, *map(key, sites)])
+    return any(_names_site(part, part_key, name) for name in [host, *map(key, sites)])
 
 
 def strip_site(title: str, sites: list[str], host: str) -> str:
@@ -142,13 +152,70 @@ def _vote(tree: HtmlElement, data: PageData, url: str, sites: list[str]) -> str 
 _H1 = XPath("//body//h1[not(ancestor::*[self::nav or self::footer or self::aside])]")
 _HEADLINE_MARKS = re.compile(r"headline|title|heading|headling", re.IGNORECASE)
 _NOT_HEADLINE = re.compile(
-    r"logo|navskip|aural|sr-only|visually-hidden|screen-reader|cookie|consent", re.IGNORECASE
+    r"logo|navskip|aural|sr-only|visually-hidden|screen-reader|cookie|consent"
+    r"|(?<![\w-])(?:hidden|d-none|hide|invisible)(?![\w-])",
+    re.IGNORECASE,
+)
+# The element holding the headline's main text, when the h1 splits it into parts.
+_MAIN_MARKS = re.compile(r"main|primary", re.IGNORECASE)
+# An element set over the headline as its label ("Dachzeile", overline, roofline).
+_KICKER_MARKS = re.compile(
+    r"kicker|overline|roofline|eyebrow|dachzeile|topline|spitzmarke|sub-?heading|rubric"
+    r"|(?:top|super|pre|over)-?title",
+    re.IGNORECASE,
+)
+_NOT_HEADLINE_TEXT = frozenset(
+    {"svg", "small", "script", "style", "noscript", "template", "button"}
 )
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([:,.;!?])")
-_WORD = re.compile(r"\w+")
+_KICKER_END = ":|\u2013\u2014-\uff1a\u30fb "
 _MIN_HEADLINE_SCORE = 0.3
 _MIN_OVERLAP = 0.25
 _KICKER_MAX_WORDS = 5
+_SHORT_HEADLINE_WORDS = 3
+
+
+def _hidden(el: HtmlElement) -> bool:
+    style = (el.get("style") or "").replace(" ", "").lower()
+    return (
+        el.get("hidden") is not None
+        or el.get("aria-hidden") == "true"
+        or "display:none" in style
+        or bool(_NOT_HEADLINE.search(el.get("class") or ""))
+    )
+
+
+def _read_text(el: HtmlElement, parts: list[str]) -> None:
+    """The text a reader sees in `el`: no logo artwork, hidden spans or small print."""
+    if el.text:
+        parts.append(el.text)
+    for child in el:
+        if child.tag == "br":
+            parts.append(" ")
+        elif isinstance(child.tag, str) and not (child.tag in _NOT_HEADLINE_TEXT or _hidden(child)):
+            _read_text(child, parts)
+        if child.tail:
+            parts.append(child.tail)
+
+
+def _unspaced(char: str) -> bool:
+    """A character of a script written without spaces (CJK), or a full-width form."""
+    code = ord(char)
+    return 0x2E80 <= code <= 0x9FFF or 0xF900 <= code <= 0xFAFF or 0xFF00 <= code <= 0xFFEF
+
+
+def _shown_text(el: HtmlElement) -> str:
+    parts: list[str] = []
+    _read_text(el, parts)
+    # Elements split a headline into parts: "Tokyo<span>:</span>" reads as one text, and
+    # in Chinese or Japanese no space is added where the parts meet.
+    text = ""
+    for part in parts:
+        edge = text[-1:] + part[:1]
+        if len(edge) == 2 and not any(c.isspace() or _unspaced(c) for c in edge):
+            text += " "
+        text += part
+    return _SPACE_BEFORE_PUNCT.sub(r"\1", clean(text))
 
 
 def _h1_text(h1: HtmlElement) -> str:
@@ -156,16 +223,22 @@ def _h1_text(h1: HtmlElement) -> str:
 
     "Kicker: Headline" written as one text stays whole; a kicker styled as a separate
     line (`<span class="overline">Kicker</span><span>Headline</span>`) is a label over
-    the headline, and annotators leave it out.
+    the headline, and annotators leave it out. An element marked as the headline's main
+    part (`<span class="title__maintext">`) is not a kicker, whatever its length.
     """
-    text: str = _SPACE_BEFORE_PUNCT.sub(r"\1", clean(" ".join(h1.itertext())))
+    text = _shown_text(h1)
     first = h1[0] if len(h1) and not (h1.text or "").strip() else None
     if first is None or not isinstance(first.tag, str) or first.tag in ("br", "abbr", "a"):
         return text
-    kicker = clean(first.text_content())
-    if not kicker or not text.startswith(kicker) or len(kicker.split()) > _KICKER_MAX_WORDS:
+    kicker = _shown_text(first)
+    if not kicker or not text.startswith(kicker):
         return text
-    rest = clean(text[len(kicker) :]).lstrip(":|\u2013\u2014- ").strip()
+    marks = first.get("class") or ""
+    rest = clean(text[len(kicker) :]).lstrip(_KICKER_END).strip()
+    if _KICKER_MARKS.search(marks):
+        return rest or text
+    if _MAIN_MARKS.search(marks) or len(kicker.split()) > _KICKER_MAX_WORDS:
+        return text
     return rest if len(rest.split()) > len(kicker.split()) else text
 
 
@@ -173,13 +246,18 @@ def _tokens(text: str | None) -> set[str]:
     return set(_WORD.findall((text or "").lower()))
 
 
-def _headline_score(h1: HtmlElement, text: str, meta_titles: list[str]) -> float:
+def _headline_score(
+    h1: HtmlElement, text: str, meta_titles: list[str], headlines: list[str]
+) -> float:
     words = _tokens(text)
     if not words:
         return 0.0
     if not meta_titles:
         return 1.0  # nothing to compare with: the page's h1 is its headline
-    overlap = max((len(words & _tokens(t)) / len(words) for t in meta_titles), default=0.0)
+    # A one- or two-word h1 ("News", "Literatur") is often the section's label, which
+    # the <title> repeats: it must share words with the article's own headline metadata.
+    compared = headlines if len(words) < _SHORT_HEADLINE_WORDS and headlines else meta_titles
+    overlap = max((len(words & _tokens(t)) / len(words) for t in compared), default=0.0)
     if overlap < _MIN_OVERLAP:
         return 0.0  # a section name or a teaser's h1, not this article's headline
     marks = " ".join(h1.get(a, "") for a in ("class", "id", "itemprop"))
@@ -188,7 +266,7 @@ def _headline_score(h1: HtmlElement, text: str, meta_titles: list[str]) -> float
         score += 0.3
     if any(a.tag in ("article", "main") for a in h1.iterancestors()):
         score += 0.2
-    if len(words) < 3:
+    if len(words) < _SHORT_HEADLINE_WORDS:
         score -= 0.2
     return score
 
@@ -204,16 +282,12 @@ def pick_titles(
     """
     host = host_key(url)
     seo = _vote(tree, data, url, sites)
-    meta_titles = [
-        t
-        for t in (
-            seo,
-            *ld_texts(data.article.get("headline")),
-            data.first("og:title"),
-            tree.findtext(".//head/title"),
-        )
-        if t
+    headlines = [
+        cleaned
+        for t in (seo, *ld_texts(data.article.get("headline")), data.first("og:title"))
+        if (cleaned := clean(t))
     ]
+    meta_titles = [*headlines, *filter(None, [clean(tree.findtext(".//head/title"))])]
     best: tuple[float, str] | None = None
     for h1 in _H1(tree)[:6]:
         parent = h1.getparent()
@@ -225,10 +299,11 @@ def pick_titles(
             not text
             or len(text) > 400
             or _NOT_HEADLINE.search(marks)
+            or _hidden(h1)
             or _is_site(text, sites, host)
         ):
             continue
-        score = _headline_score(h1, text, meta_titles)
+        score = _headline_score(h1, text, meta_titles, headlines)
         if score >= _MIN_HEADLINE_SCORE and (best is None or score > best[0]):
             best = (score, text)
     return (best[1] if best else seo), seo

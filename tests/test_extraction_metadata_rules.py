@@ -64,6 +64,13 @@ def test_title_is_the_headline_a_reader_sees(name: str, title: str) -> None:
     assert run_case(name).title == title
 
 
+def test_a_video_page_that_tells_the_story_is_an_article_and_a_captioned_video_is_not() -> None:
+    assert run_case("state_video_page_with_story").state == PageState.ARTICLE
+    captioned = run_case("state_video_page_caption_only")
+    assert captioned.state == PageState.NOT_ARTICLE
+    assert captioned.extra["state_reason"].startswith("JSON-LD VideoObject")
+
+
 @pytest.mark.parametrize(
     ("name", "day"),
     [

@@ -43,16 +43,17 @@ _PAYWALL_MARKERS = (
     "unlock this article", "start your subscription", "subscribe now to read",
 )  # fmt: skip
 _ARTICLE_OG_TYPES = {"article", "news", "blog", "newsarticle", "blogposting", "object"}
-_LISTING_LD_TYPES = {
-    "CollectionPage", "ItemList", "SearchResultsPage", "VideoObject", "ImageGallery",
-    "MediaGallery", "ProfilePage",
-}  # fmt: skip
+_LISTING_LD_TYPES = {"CollectionPage", "ItemList", "SearchResultsPage", "ProfilePage"}
+# A page built around one video or gallery: a media page, unless its text is a story.
+_MEDIA_LD_TYPES = {"VideoObject", "ImageGallery", "MediaGallery"}
 _ARTICLE_META = ("article:published_time", "article:published", "article:author", "author")
 _SHORT_PAGE_WORDS = 150  # below this a challenge marker is the page, not an embedded widget
 _TEASER_WORDS = 350  # a paywall teaser: headline, standfirst and a paragraph or two
 _SERVED_PART_WORDS = 150  # gated part present in the HTML: the full text was served
 _MIN_ARTICLE_WORDS = 50
 _SHORT_NON_ARTICLE_WORDS = 250  # og:type/JSON-LD say "not an article" and the text agrees
+# A video's or gallery's caption is a paragraph; a story told beside the video is longer.
+_MEDIA_CAPTION_WORDS = 120
 _LISTING_MAX_WORDS = 600
 _LISTING_LINK_SHARE = 0.4
 _LISTING_MIN_TEASERS = 3
@@ -189,9 +190,11 @@ def not_article_reason(
     og_type = (data.first("og:type") or "").lower()
     if og_type and og_type not in _ARTICLE_OG_TYPES and n < _SHORT_NON_ARTICLE_WORDS:
         return f"og:type {og_type!r} with {n} words"
-    ld_types = {t for obj in data.objects for t in type_names(obj)} & _LISTING_LD_TYPES
-    if ld_types and n < _SHORT_NON_ARTICLE_WORDS:
-        return f"JSON-LD {sorted(ld_types)[0]} with {n} words"
+    types = {t for obj in data.objects for t in type_names(obj)}
+    if (listing := types & _LISTING_LD_TYPES) and n < _SHORT_NON_ARTICLE_WORDS:
+        return f"JSON-LD {sorted(listing)[0]} with {n} words"
+    if (media := types & _MEDIA_LD_TYPES) and n < _MEDIA_CAPTION_WORDS:
+        return f"JSON-LD {sorted(media)[0]} with {n} words"
     # Article pages drown in navigation too: link share only counts without article signals.
     if og_type in _ARTICLE_OG_TYPES or data.first(*_ARTICLE_META):
         return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
@@ -22,10 +22,11 @@ FUTURE_TOLERANCE = timedelta(days=1)
 _META_PUBLISHED = (
     "article:published_time", "article:published", "og:article:published_time", "og:published_time",
     "datepublished", "article.published", "published_time", "publishdate", "publish-date",
-    "pubdate", "publication_date", "sailthru.date", "parsely-pub-date", "dc.date.issued",
-    "dcterms.issued", "dc.date", "dcterms.date", "dcterms.created", "originalpublicationdate",
-    "article_date_original", "date",
+    "pubdate", "publication_date", "parsely-pub-date", "dc.date.issued", "dcterms.issued",
+    "dcterms.created", "originalpublicationdate", "article_date_original",
 )  # fmt: skip
+# Generic dates: often the last change of the page rather than its publication.
+_META_GENERIC = ("sailthru.date", "dc.date", "dcterms.date", "date")
 _META_MODIFIED = (
     "article:modified_time", "article:modified", "og:article:modified_time", "og:updated_time",
     "datemodified", "article.updated", "dc.date.modified", "dcterms.modified", "lastmod",
@@ -35,6 +36,8 @@ _HTML_PUBLISHED = (
     ".//body//time[@pubdate]",
     ".//body//time[contains(@class, 'publish') or contains(../@class, 'publish')]",
     ".//body//article//time[@datetime]",
+    # A <time> in the article that prints its date only in words or digits.
+    ".//body//article//time[not(@datetime)]",
 )
 _HTML_MODIFIED = (
     ".//body//*[@itemprop='dateModified']",
@@ -58,7 +61,10 @@ _URL_DATE = re.compile(
 _NUMERIC = re.compile(
     r"^(\d{1,2})([./-])(\d{1,2})\2(\d{4})(?:[T\s,]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?\s*$"
 )
-_VISIBLE_NUMERIC = re.compile(r"(?<![\d./-])(\d{1,2})([./-])(\d{1,2})\2((?:19|20)\d{2})(?![\d])")
+# "4. 2. 2022": a space after the dots is common in German.
+_VISIBLE_NUMERIC = re.compile(
+    r"(?<![\d./-])(\d{1,2})([./-])\s?(\d{1,2})\2\s?((?:19|20)\d{2})(?![\d])"
+)
 _MAX_VISIBLE_DATES = 200
 # Languages whose numeric dates put the month first (US English); all others write day first.
 _MONTH_FIRST_LANGUAGES = {"en"}
@@ -132,6 +138,55 @@ def _text_day(raw: str) -> str | None:
         return custom_parse(raw.strip()[:64], "%Y-%m-%d", _TEXT_MIN, _TEXT_MAX)
     except Exception:  # a parser failure on odd text only means no date from it
         return None
+
+
+# A date as pages print them: "29.04.2020", "4. 2. 2022", "2019年4月21日", "2020-04-29",
+# "30 septembre 2018", "5. November 2021", "Dec. 22, 2016".
+_PRINTED = re.compile(
+    r"(?<![\d./-])(\d{1,2})([./-])\s?(\d{1,2})\2\s?((?:19|20)\d{2})(?!\d)"
+    r"|((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"
+    r"|(?<![\d./-])((?:19|20)\d{2})-(\d{2})-(\d{2})(?![\d/-])"
+    r"|(?<![\d.])(\d{1,2})(?:\.|er|st|nd|rd|th)?\s+(?:de\s+)?([^\W\d_]{3,})\.?,?\s+(?:de\s+)?((?:19|20)\d{2})(?!\d)"
+    r"|([^\W\d_]{3,})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+((?:19|20)\d{2})(?!\d)"
+)
+_AFTER_HEADLINE, _BEFORE_HEADLINE = 600, 200
+_TEXT_AFTER = "following::text()[not(parent::script or parent::style)][position() <= 40]"
+_TEXT_BEFORE = "preceding::text()[not(parent::script or parent::style)][position() <= 12]"
+
+
+def _printed_match(m: re.Match[str], order: DayOrder) -> str | None:
+    """yyyy-mm-dd of one _PRINTED match, or None when it is no valid date."""
+    g = m.groups()
+    if g[0] is not None:
+        year, month, day = order.read(int(g[0]), g[1], int(g[2]), int(g[3]))
+    elif g[4] is not None:
+        year, month, day = int(g[4]), int(g[5]), int(g[6])
+    elif g[7] is not None:
+        year, month, day = int(g[7]), int(g[8]), int(g[9])
+    else:
+        words = (g[11], g[10], g[12]) if g[10] is not None else (g[14], g[13], g[15])
+        return _text_day(" ".join(words))
+    try:
+        return date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def printed_day(body: HtmlElement | None, order: DayOrder) -> str | None:
+    """The day the page prints by its headline: the first date in or after the first <h1>,
+    else the nearest one just before it (a date line above the headline)."""
+    h1 = body.find(".//h1") if body is not None else None
+    if h1 is None:
+        return None
+    after = " ".join([h1.text_content(), *h1.xpath(_TEXT_AFTER)])[:_AFTER_HEADLINE]
+    for m in _PRINTED.finditer(after):
+        if day := _printed_match(m, order):
+            return day
+    before = " ".join(h1.xpath(_TEXT_BEFORE))[-_BEFORE_HEADLINE:]
+    for m in reversed(list(_PRINTED.finditer(before))):
+        if day := _printed_match(m, order):
+            return day
+    return None
 
 
 def _offset_minutes(zone: str) -> int:
@@ -260,6 +315,9 @@ def _published_candidates(
         if parsed is not None and _local_day(parsed[0], parsed[1]) != in_url:
             continue
         yield raw, "html"
+    # A bare "date" meta is often the last change: after the page's own <time> elements.
+    for raw in data.all(*_META_GENERIC):
+        yield raw, "meta"
     if feed is not None:
         yield feed.isoformat(), "feed"
     yield in_url, "url"
@@ -301,7 +359,7 @@ def _shown_among(
     # The page's own metadata only: a <time> in the body may date a teaser.
     raws = [
         *((raw, "json-ld") for raw in ld_texts(data.article.get("datePublished"))),
-        *((raw, "meta") for raw in data.all(*_META_PUBLISHED)),
+        *((raw, "meta") for raw in data.all(*_META_PUBLISHED, *_META_GENERIC)),
     ]
     rejected = len(picker.rejected)
     for raw, source in raws:
@@ -320,7 +378,7 @@ def _local_offset(
     instant with one: JSON-LD often says "Z" where the meta tag or <time> says "+02:00"."""
     raws = [
         *ld_texts(data.article.get("datePublished")),
-        *data.all(*_META_PUBLISHED),
+        *data.all(*_META_PUBLISHED, *_META_GENERIC),
         *_xpath_values(tree, _HTML_PUBLISHED),
     ]
     for raw in raws:
@@ -342,6 +400,8 @@ def _shown_day(found: DatedValue, shown: str | None) -> DatedValue:
     """
     if not shown or found.source not in ("json-ld", "meta", "html"):
         return found
+    if found.tz_offset_minutes is None and found.value.time() == time():
+        return found  # a day without a time of day: no zone to place it in
     try:
         day = date.fromisoformat(shown)
     except ValueError:
@@ -373,14 +433,17 @@ def pick_dates(
     dates on the page do not.
     """
     body = tree.find(".//body")
-    order = DayOrder(body.text_content() if body is not None else "", language)
+    text = body.text_content() if body is not None else ""
+    order = DayOrder(text, language)
     picker = DatePicker(fetched_at, order)
     memo: list[str | None] = []
+    # The date printed by the headline; htmldate's reading of the page stands in for it.
+    printed = printed_day(body, order) if text_fallback else None
 
     def shown_day() -> str | None:
-        # The day the page prints (htmldate's reading of the page), computed once.
+        # The day the page shows, computed once.
         if not memo:
-            memo.append(order.check_iso(_htmldate(tree, url)))
+            memo.append(printed or order.check_iso(_htmldate(tree, url)))
         return memo[0]
 
     published = picker.first(
@@ -390,7 +453,7 @@ def pick_dates(
     )
     shown = shown_day() if text_fallback and published is not None else None
     if published is not None:
-        published = _shown_among(published, picker, data, shown)
+        published = _shown_among(published, picker, data, printed)
     if published is not None and not published.tz_offset_minutes:
         published = _local_offset(published, tree, data, order)
     if published is not None and not published.tz_offset_minutes and text_fallback:

@@ -149,7 +149,7 @@ _PRINTED = re.compile(
     r"|(?<![\d.])(\d{1,2})(?:\.|er|st|nd|rd|th)?\s+(?:de\s+)?([^\W\d_]{3,})\.?,?\s+(?:de\s+)?((?:19|20)\d{2})(?!\d)"
     r"|([^\W\d_]{3,})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+((?:19|20)\d{2})(?!\d)"
 )
-_AFTER_HEADLINE, _BEFORE_HEADLINE = 600, 200
+_AFTER_HEADLINE, _BEFORE_HEADLINE, _MIN_HEADLINE = 600, 200, 15
 _TEXT_AFTER = "following::text()[not(parent::script or parent::style)][position() <= 40]"
 _TEXT_BEFORE = "preceding::text()[not(parent::script or parent::style)][position() <= 12]"
 
@@ -172,10 +172,11 @@ def _printed_match(m: re.Match[str], order: DayOrder) -> str | None:
         return None
 
 
-def printed_day(body: HtmlElement | None, order: DayOrder) -> str | None:
+def printed_day(body: HtmlElement, order: DayOrder) -> str | None:
     """The day the page prints by its headline: the first date in or after the first <h1>,
     else the nearest one just before it (a date line above the headline)."""
-    h1 = body.find(".//h1") if body is not None else None
+    # The first <h1> with a headline's length: not a logo or the site's name.
+    h1 = next((h for h in body.iter("h1") if len(h.text_content().strip()) >= _MIN_HEADLINE), None)
     if h1 is None:
         return None
     after = " ".join([h1.text_content(), *h1.xpath(_TEXT_AFTER)])[:_AFTER_HEADLINE]
@@ -343,8 +344,22 @@ def _local_day(value: datetime, offset: int | None) -> str:
     return (value + timedelta(minutes=offset or 0)).date().isoformat()
 
 
+def _edited_days(data: PageData, order: DayOrder | None) -> set[str]:
+    """The days (in their own zones) of the page's declared modification dates."""
+    return {
+        _local_day(*parsed)
+        for raw in (*ld_texts(data.article.get("dateModified")), *data.all(*_META_MODIFIED))
+        if (parsed := parse_date(raw, order)) is not None
+    }
+
+
+def _bare_day(found: DatedValue) -> bool:
+    """A date without a time of day or zone ("2024-03-05")."""
+    return found.tz_offset_minutes is None and found.value.time() == time()
+
+
 def _shown_among(
-    found: DatedValue, picker: DatePicker, data: PageData, shown: str | None
+    found: DatedValue, picker: DatePicker, tree: HtmlElement, data: PageData, shown: str | None
 ) -> DatedValue:
     """The page's dated metadata candidate on the day the page shows, when they disagree.
 
@@ -361,10 +376,17 @@ def _shown_among(
         *((raw, "json-ld") for raw in ld_texts(data.article.get("datePublished"))),
         *((raw, "meta") for raw in data.all(*_META_PUBLISHED, *_META_GENERIC)),
     ]
+    if found.source == "html":
+        # No metadata date: the printed day tells the article's <time> from a teaser's.
+        raws += [(raw, "html") for raw in _xpath_values(tree, _HTML_PUBLISHED)]
+    # A bare day on the day of the last modification is that update's stamp.
+    edited = _edited_days(data, picker.order)
     rejected = len(picker.rejected)
     for raw, source in raws:
         other = picker.check(raw, source)
-        if other is not None and _local_day(other.value, other.tz_offset_minutes) == shown:
+        if other is None or _local_day(other.value, other.tz_offset_minutes) != shown:
+            continue
+        if not (_bare_day(other) and shown in edited):
             found = other
             break
     del picker.rejected[rejected:]  # already reported by the first pass, or not a pick
@@ -400,7 +422,7 @@ def _shown_day(found: DatedValue, shown: str | None) -> DatedValue:
     """
     if not shown or found.source not in ("json-ld", "meta", "html"):
         return found
-    if found.tz_offset_minutes is None and found.value.time() == time():
+    if _bare_day(found):
         return found  # a day without a time of day: no zone to place it in
     try:
         day = date.fromisoformat(shown)
@@ -438,7 +460,7 @@ def pick_dates(
     picker = DatePicker(fetched_at, order)
     memo: list[str | None] = []
     # The date printed by the headline; htmldate's reading of the page stands in for it.
-    printed = printed_day(body, order) if text_fallback else None
+    printed = printed_day(body, order) if text_fallback and body is not None else None
 
     def shown_day() -> str | None:
         # The day the page shows, computed once.
@@ -453,7 +475,7 @@ def pick_dates(
     )
     shown = shown_day() if text_fallback and published is not None else None
     if published is not None:
-        published = _shown_among(published, picker, data, printed)
+        published = _shown_among(published, picker, tree, data, printed)
     if published is not None and not published.tz_offset_minutes:
         published = _local_offset(published, tree, data, order)
     if published is not None and not published.tz_offset_minutes and text_fallback:

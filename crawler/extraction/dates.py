@@ -61,13 +61,26 @@ _URL_DATE = re.compile(
 _NUMERIC = re.compile(
     r"^(\d{1,2})([./-])(\d{1,2})\2(\d{4})(?:[T\s,]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?\s*$"
 )
-# "4. 2. 2022": a space after the dots is common in German.
-_VISIBLE_NUMERIC = re.compile(
-    r"(?<![\d./-])(\d{1,2})([./-])\s?(\d{1,2})\2\s?((?:19|20)\d{2})(?![\d])"
-)
+# "06/01/2024", "4. 2. 2022" (a space after the dots is common in German): found from their
+# first separator, a much faster scan than from every digit; the digits before it are checked
+# in _numeric_dates.
+_VISIBLE_NUMERIC = re.compile(r"([./-])\s?(\d{1,2})\1\s?((?:19|20)\d{2})(?!\d)")
 _MAX_VISIBLE_DATES = 200
 # Languages whose numeric dates put the month first (US English); all others write day first.
 _MONTH_FIRST_LANGUAGES = {"en"}
+
+
+def _numeric_dates(text: str) -> Iterator[tuple[int, str, int, int]]:
+    """(a, separator, b, year) of each numeric date "a<sep>b<sep>year" in `text`, where a is
+    one or two digits not preceded by another digit, ".", "/" or "-"."""
+    for m in _VISIBLE_NUMERIC.finditer(text):
+        at = m.start()
+        if at == 0 or not text[at - 1].isdecimal():
+            continue
+        start = at - 2 if at >= 2 and text[at - 2].isdecimal() else at - 1
+        if start > 0 and (text[start - 1].isdecimal() or text[start - 1] in "./-"):
+            continue
+        yield int(text[start:at]), m[1], int(m[2]), int(m[3])
 
 
 class DayOrder:
@@ -78,15 +91,24 @@ class DayOrder:
     every locale) makes 1 November the reading of an ambiguous "11/01/2023" there.
     """
 
-    def __init__(self, visible_text: str, language: str | None) -> None:
-        """`visible_text`: the page's text; `language`: its ISO 639-1 code, if known."""
+    def __init__(self, visible_text: str | Callable[[], str], language: str | None) -> None:
+        """`visible_text`: the page's text, or a function giving it (read on first use: most
+        pages never need the order); `language`: its ISO 639-1 code, if known."""
         self.seen: set[tuple[int, int, int]] = set()
         self.written: dict[tuple[int, int, int], str] = {}  # ambiguous (year, a, b) -> sep
+        self.day_first = True
+        self._text: str | Callable[[], str] | None = visible_text
+        self._language = language
+
+    def _scan(self) -> None:
+        if self._text is None:
+            return
+        text = self._text if isinstance(self._text, str) else self._text()
+        self._text = None
         day_first = month_first = 0
-        for i, m in enumerate(_VISIBLE_NUMERIC.finditer(visible_text)):
+        for i, (a, sep, b, year) in enumerate(_numeric_dates(text)):
             if i >= _MAX_VISIBLE_DATES:
                 break
-            a, sep, b, year = int(m[1]), m[2], int(m[3]), int(m[4])
             if a <= 12 and b <= 12:
                 self.written.setdefault((year, a, b), sep)
             if a > 12 or sep == ".":
@@ -98,10 +120,11 @@ class DayOrder:
         if day_first != month_first:
             self.day_first = day_first > month_first
         else:
-            self.day_first = (language or "").lower()[:2] not in _MONTH_FIRST_LANGUAGES
+            self.day_first = (self._language or "").lower()[:2] not in _MONTH_FIRST_LANGUAGES
 
     def read(self, a: int, sep: str, b: int, year: int) -> tuple[int, int, int]:
         """(year, month, day) of the numeric date a<sep>b<sep>year."""
+        self._scan()
         if a > 12:
             return year, b, a
         if b > 12:
@@ -115,6 +138,7 @@ class DayOrder:
         """An ISO yyyy-mm-dd from a text scan, swapped when only the swap is on the page."""
         if not value or not (m := re.match(r"^(\d{4})-(\d{2})-(\d{2})$", value)):
             return value
+        self._scan()
         year, month, day = int(m[1]), int(m[2]), int(m[3])
         if day <= 12 and (year, month, day) not in self.seen and (year, day, month) in self.seen:
             return f"{year}-{day:02d}-{month:02d}"
@@ -413,17 +437,19 @@ def _local_offset(
 _MAX_WEST, _MAX_EAST = 12 * 60, 14 * 60  # UTC-12 .. UTC+14
 
 
-def _shown_day(found: DatedValue, shown: str | None) -> DatedValue:
+def _shown_day(found: DatedValue, shown_day: Callable[[], str | None]) -> DatedValue:
     """`found` (a time in UTC, the page's zone unknown) placed in the zone of the day the
     page shows, when that day is the UTC day's neighbour and some zone explains it.
 
     "2022-05-04T00:44Z" on a page that reads "3 May 2022" was written west of UTC; the
     offset kept is the smallest whole-hour one that gives the shown day.
     """
-    if not shown or found.source not in ("json-ld", "meta", "html"):
+    if found.source not in ("json-ld", "meta", "html"):
         return found
     if _bare_day(found):
         return found  # a day without a time of day: no zone to place it in
+    if not (shown := shown_day()):
+        return found
     try:
         day = date.fromisoformat(shown)
     except ValueError:
@@ -455,8 +481,7 @@ def pick_dates(
     dates on the page do not.
     """
     body = tree.find(".//body")
-    text = body.text_content() if body is not None else ""
-    order = DayOrder(text, language)
+    order = DayOrder(body.text_content if body is not None else "", language)
     picker = DatePicker(fetched_at, order)
     memo: list[str | None] = []
     # The date printed by the headline; htmldate's reading of the page stands in for it.
@@ -473,13 +498,12 @@ def pick_dates(
             tree, data, url, feed_published, shown_day if text_fallback else None, order
         )
     )
-    shown = shown_day() if text_fallback and published is not None else None
     if published is not None:
         published = _shown_among(published, picker, tree, data, printed)
     if published is not None and not published.tz_offset_minutes:
         published = _local_offset(published, tree, data, order)
     if published is not None and not published.tz_offset_minutes and text_fallback:
-        published = _shown_day(published, shown)
+        published = _shown_day(published, shown_day)
     modified_candidates: list[tuple[str | None, str]] = [
         *((raw, "json-ld") for raw in ld_texts(data.article.get("dateModified"))),
         *((raw, "meta") for raw in data.all(*_META_MODIFIED)),

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from htmldate import find_date
 from htmldate.extractors import custom_parse
+from lxml import etree
 from lxml.html import HtmlElement
 
 from crawler.extraction.structured import PageData, ld_texts
@@ -174,8 +175,63 @@ _PRINTED = re.compile(
     r"|([^\W\d_]{3,})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+((?:19|20)\d{2})(?!\d)"
 )
 _AFTER_HEADLINE, _BEFORE_HEADLINE, _MIN_HEADLINE = 600, 200, 15
-_TEXT_AFTER = "following::text()[not(parent::script or parent::style)][position() <= 40]"
-_TEXT_BEFORE = "preceding::text()[not(parent::script or parent::style)][position() <= 12]"
+_TEXTS_AFTER, _TEXTS_BEFORE = 40, 12  # text nodes read after and before the headline
+_NO_TEXT = {"script", "style"}
+
+
+def _subtree_texts(el: HtmlElement) -> list[str]:
+    """The text nodes inside `el` (not its tail) in document order, without scripts,
+    styles and comments."""
+    texts: list[str] = []
+    skipped = 0
+    for event, e in etree.iterwalk(el, events=("start", "end")):
+        if event == "start":
+            if not isinstance(e.tag, str) or e.tag in _NO_TEXT:
+                skipped += 1
+            elif e.text and not skipped:
+                texts.append(e.text)
+        else:
+            if not isinstance(e.tag, str) or e.tag in _NO_TEXT:
+                skipped -= 1
+            if e is not el and e.tail and not skipped:
+                texts.append(e.tail)
+    return texts
+
+
+def _texts_after(el: HtmlElement, limit: int) -> list[str]:
+    """The first `limit` text nodes after `el`'s own subtree, in document order."""
+    texts: list[str] = []
+    node: HtmlElement | None = el
+    while node is not None and len(texts) < limit:
+        if node.tail:
+            texts.append(node.tail)
+        for sibling in node.itersiblings():
+            if len(texts) >= limit:
+                break
+            texts += _subtree_texts(sibling)
+            if sibling.tail:
+                texts.append(sibling.tail)
+        node = node.getparent()
+    return texts[:limit]
+
+
+def _texts_before(el: HtmlElement, limit: int) -> list[str]:
+    """The last `limit` text nodes before `el` (its ancestors' own text included), in
+    document order."""
+    texts: list[str] = []  # nearest first
+    node: HtmlElement | None = el
+    while node is not None and len(texts) < limit:
+        for sibling in node.itersiblings(preceding=True):
+            if len(texts) >= limit:
+                break
+            if sibling.tail:
+                texts.append(sibling.tail)
+            texts += reversed(_subtree_texts(sibling))
+        parent = node.getparent()
+        if parent is not None and parent.text and parent.tag not in _NO_TEXT:
+            texts.append(parent.text)
+        node = parent
+    return texts[:limit][::-1]
 
 
 def _printed_match(m: re.Match[str], order: DayOrder) -> str | None:
@@ -203,11 +259,11 @@ def printed_day(body: HtmlElement, order: DayOrder) -> str | None:
     h1 = next((h for h in body.iter("h1") if len(h.text_content().strip()) >= _MIN_HEADLINE), None)
     if h1 is None:
         return None
-    after = " ".join([h1.text_content(), *h1.xpath(_TEXT_AFTER)])[:_AFTER_HEADLINE]
+    after = " ".join([h1.text_content(), *_texts_after(h1, _TEXTS_AFTER)])[:_AFTER_HEADLINE]
     for m in _PRINTED.finditer(after):
         if day := _printed_match(m, order):
             return day
-    before = " ".join(h1.xpath(_TEXT_BEFORE))[-_BEFORE_HEADLINE:]
+    before = " ".join(_texts_before(h1, _TEXTS_BEFORE))[-_BEFORE_HEADLINE:]
     for m in reversed(list(_PRINTED.finditer(before))):
         if day := _printed_match(m, order):
             return day

@@ -32,17 +32,23 @@ _META_MODIFIED = (
     "article:modified_time", "article:modified", "og:article:modified_time", "og:updated_time",
     "datemodified", "article.updated", "dc.date.modified", "dcterms.modified", "lastmod",
 )  # fmt: skip
-_HTML_PUBLISHED = (
-    ".//body//*[@itemprop='datePublished' or @itemprop='published']",
-    ".//body//time[@pubdate]",
-    ".//body//time[contains(@class, 'publish') or contains(../@class, 'publish')]",
-    ".//body//article//time[@datetime]",
-    # A <time> in the article that prints its date only in words or digits.
-    ".//body//article//time[not(@datetime)]",
+_HTML_PUBLISHED = tuple(
+    etree.XPath(path)
+    for path in (
+        ".//body//*[@itemprop='datePublished' or @itemprop='published']",
+        ".//body//time[@pubdate]",
+        ".//body//time[contains(@class, 'publish') or contains(../@class, 'publish')]",
+        ".//body//article//time[@datetime]",
+        # A <time> in the article that prints its date only in words or digits.
+        ".//body//article//time[not(@datetime)]",
+    )
 )
-_HTML_MODIFIED = (
-    ".//body//*[@itemprop='dateModified']",
-    ".//body//time[contains(@class, 'update') or contains(@class, 'modif')]",
+_HTML_MODIFIED = tuple(
+    etree.XPath(path)
+    for path in (
+        ".//body//*[@itemprop='dateModified']",
+        ".//body//time[contains(@class, 'update') or contains(@class, 'modif')]",
+    )
 )
 _ISO = re.compile(
     r"^(\d{4})[-/.]?(\d{1,2})[-/.]?(\d{1,2})"
@@ -333,9 +339,9 @@ def date_in_url(url: str) -> str | None:
     return f"{year}-{int(month):02d}-{int(day):02d}"
 
 
-def _xpath_values(tree: HtmlElement, paths: tuple[str, ...]) -> Iterator[str]:
+def _xpath_values(tree: HtmlElement, paths: tuple[etree.XPath, ...]) -> Iterator[str]:
     for path in paths:
-        for el in tree.xpath(path):
+        for el in path(tree):
             if isinstance(el, HtmlElement):
                 yield el.get("datetime") or el.get("content") or el.text_content()
 
@@ -521,6 +527,18 @@ def _shown_day(found: DatedValue, shown_day: Callable[[], str | None]) -> DatedV
     return DatedValue(found.value, found.source, offset)
 
 
+def _modified_candidates(
+    tree: HtmlElement, data: PageData, feed: datetime | None
+) -> Iterator[tuple[str | None, str]]:
+    for raw in ld_texts(data.article.get("dateModified")):
+        yield raw, "json-ld"
+    for raw in data.all(*_META_MODIFIED):
+        yield raw, "meta"
+    for raw in _xpath_values(tree, _HTML_MODIFIED):
+        yield raw, "html"
+    yield (feed.isoformat() if feed else None), "feed"
+
+
 def pick_dates(
     tree: HtmlElement,
     data: PageData,
@@ -560,13 +578,7 @@ def pick_dates(
         published = _local_offset(published, tree, data, order)
     if published is not None and not published.tz_offset_minutes and text_fallback:
         published = _shown_day(published, shown_day)
-    modified_candidates: list[tuple[str | None, str]] = [
-        *((raw, "json-ld") for raw in ld_texts(data.article.get("dateModified"))),
-        *((raw, "meta") for raw in data.all(*_META_MODIFIED)),
-        *((raw, "html") for raw in _xpath_values(tree, _HTML_MODIFIED)),
-        (feed_modified.isoformat() if feed_modified else None, "feed"),
-    ]
-    modified = picker.first(iter(modified_candidates))
+    modified = picker.first(_modified_candidates(tree, data, feed_modified))
     # A modification before publication is a template default, not an edit.
     if modified is not None and published is not None and modified.value < published.value:
         modified = None

@@ -163,3 +163,41 @@ def test_link_to_an_author_page_names_the_author_and_a_sidebar_one_does_not() ->
 
 def test_confirmed_byline_beats_a_site_wide_meta_author() -> None:
     assert run_case("authors_byline_beats_sitewide_meta").authors == ("Jane Roe",)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "source"),
+    [
+        # A bare "date" meta (often the last change) comes after the article's own <time>.
+        ("dates_generic_meta_after_article_time", datetime(2024, 3, 5, 7, tzinfo=UTC), "html"),
+        # A <time> in the article that prints "04.03.2024, 12:01 Uhr" and has no datetime.
+        ("dates_article_time_without_datetime", datetime(2024, 3, 4, tzinfo=UTC), "html"),
+        # "4. 3. 2024": dots with a space are day-first.
+        ("dates_spaced_day_first", datetime(2024, 3, 4, tzinfo=UTC), "text"),
+        # 2024年03月05日 by the headline; the site logo's <h1> is not the headline.
+        ("dates_cjk_printed_by_headline", datetime(2024, 3, 5, tzinfo=UTC), "text"),
+    ],
+)
+def test_date_the_article_prints_beats_generic_and_page_wide_dates(
+    name: str, value: datetime, source: str
+) -> None:
+    published = run_case(name).published
+    assert published is not None and (published.value, published.source) == (value, source)
+
+
+def test_day_printed_by_the_headline_tells_the_articles_time_from_a_teasers() -> None:
+    published = run_case("dates_printed_day_beats_teaser_time").published
+    assert published is not None
+    assert published.value == datetime(2024, 3, 5, 19, 18, 46, tzinfo=UTC)
+
+
+def test_bare_published_day_on_the_update_day_is_the_updates_stamp() -> None:
+    published = run_case("dates_bare_day_on_update_day").published
+    assert published is not None and published.source == "json-ld"
+    assert published.value == datetime(2024, 3, 1, 8, tzinfo=UTC)
+
+
+def test_bare_day_is_not_moved_into_a_zone_by_a_printed_neighbour_day() -> None:
+    published = run_case("dates_bare_day_keeps_its_day").published
+    assert published is not None and published.value == datetime(2024, 3, 5, tzinfo=UTC)
+    assert published.tz_offset_minutes is None

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from htmldate import find_date
 from htmldate.extractors import custom_parse
+from lxml import etree
 from lxml.html import HtmlElement
 
 from crawler.extraction.structured import PageData, ld_texts
@@ -22,23 +23,32 @@ FUTURE_TOLERANCE = timedelta(days=1)
 _META_PUBLISHED = (
     "article:published_time", "article:published", "og:article:published_time", "og:published_time",
     "datepublished", "article.published", "published_time", "publishdate", "publish-date",
-    "pubdate", "publication_date", "sailthru.date", "parsely-pub-date", "dc.date.issued",
-    "dcterms.issued", "dc.date", "dcterms.date", "dcterms.created", "originalpublicationdate",
-    "article_date_original", "date",
+    "pubdate", "publication_date", "parsely-pub-date", "dc.date.issued", "dcterms.issued",
+    "dcterms.created", "originalpublicationdate", "article_date_original",
 )  # fmt: skip
+# Generic dates: often the last change of the page rather than its publication.
+_META_GENERIC = ("sailthru.date", "dc.date", "dcterms.date", "date")
 _META_MODIFIED = (
     "article:modified_time", "article:modified", "og:article:modified_time", "og:updated_time",
     "datemodified", "article.updated", "dc.date.modified", "dcterms.modified", "lastmod",
 )  # fmt: skip
-_HTML_PUBLISHED = (
-    ".//body//*[@itemprop='datePublished' or @itemprop='published']",
-    ".//body//time[@pubdate]",
-    ".//body//time[contains(@class, 'publish') or contains(../@class, 'publish')]",
-    ".//body//article//time[@datetime]",
+_HTML_PUBLISHED = tuple(
+    etree.XPath(path)
+    for path in (
+        ".//body//*[@itemprop='datePublished' or @itemprop='published']",
+        ".//body//time[@pubdate]",
+        ".//body//time[contains(@class, 'publish') or contains(../@class, 'publish')]",
+        ".//body//article//time[@datetime]",
+        # A <time> in the article that prints its date only in words or digits.
+        ".//body//article//time[not(@datetime)]",
+    )
 )
-_HTML_MODIFIED = (
-    ".//body//*[@itemprop='dateModified']",
-    ".//body//time[contains(@class, 'update') or contains(@class, 'modif')]",
+_HTML_MODIFIED = tuple(
+    etree.XPath(path)
+    for path in (
+        ".//body//*[@itemprop='dateModified']",
+        ".//body//time[contains(@class, 'update') or contains(@class, 'modif')]",
+    )
 )
 _ISO = re.compile(
     r"^(\d{4})[-/.]?(\d{1,2})[-/.]?(\d{1,2})"
@@ -58,10 +68,26 @@ _URL_DATE = re.compile(
 _NUMERIC = re.compile(
     r"^(\d{1,2})([./-])(\d{1,2})\2(\d{4})(?:[T\s,]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?\s*$"
 )
-_VISIBLE_NUMERIC = re.compile(r"(?<![\d./-])(\d{1,2})([./-])(\d{1,2})\2((?:19|20)\d{2})(?![\d])")
+# "06/01/2024", "4. 2. 2022" (a space after the dots is common in German): found from their
+# first separator, a much faster scan than from every digit; the digits before it are checked
+# in _numeric_dates.
+_VISIBLE_NUMERIC = re.compile(r"([./-])\s?(\d{1,2})\1\s?((?:19|20)\d{2})(?!\d)")
 _MAX_VISIBLE_DATES = 200
 # Languages whose numeric dates put the month first (US English); all others write day first.
 _MONTH_FIRST_LANGUAGES = {"en"}
+
+
+def _numeric_dates(text: str) -> Iterator[tuple[int, str, int, int]]:
+    """(a, separator, b, year) of each numeric date "a<sep>b<sep>year" in `text`, where a is
+    one or two digits not preceded by another digit, ".", "/" or "-"."""
+    for m in _VISIBLE_NUMERIC.finditer(text):
+        at = m.start()
+        if at == 0 or not text[at - 1].isdecimal():
+            continue
+        start = at - 2 if at >= 2 and text[at - 2].isdecimal() else at - 1
+        if start > 0 and (text[start - 1].isdecimal() or text[start - 1] in "./-"):
+            continue
+        yield int(text[start:at]), m[1], int(m[2]), int(m[3])
 
 
 class DayOrder:
@@ -72,15 +98,24 @@ class DayOrder:
     every locale) makes 1 November the reading of an ambiguous "11/01/2023" there.
     """
 
-    def __init__(self, visible_text: str, language: str | None) -> None:
-        """`visible_text`: the page's text; `language`: its ISO 639-1 code, if known."""
+    def __init__(self, visible_text: str | Callable[[], str], language: str | None) -> None:
+        """`visible_text`: the page's text, or a function giving it (read on first use: most
+        pages never need the order); `language`: its ISO 639-1 code, if known."""
         self.seen: set[tuple[int, int, int]] = set()
         self.written: dict[tuple[int, int, int], str] = {}  # ambiguous (year, a, b) -> sep
+        self.day_first = True
+        self._text: str | Callable[[], str] | None = visible_text
+        self._language = language
+
+    def _scan(self) -> None:
+        if self._text is None:
+            return
+        text = self._text if isinstance(self._text, str) else self._text()
+        self._text = None
         day_first = month_first = 0
-        for i, m in enumerate(_VISIBLE_NUMERIC.finditer(visible_text)):
+        for i, (a, sep, b, year) in enumerate(_numeric_dates(text)):
             if i >= _MAX_VISIBLE_DATES:
                 break
-            a, sep, b, year = int(m[1]), m[2], int(m[3]), int(m[4])
             if a <= 12 and b <= 12:
                 self.written.setdefault((year, a, b), sep)
             if a > 12 or sep == ".":
@@ -92,10 +127,11 @@ class DayOrder:
         if day_first != month_first:
             self.day_first = day_first > month_first
         else:
-            self.day_first = (language or "").lower()[:2] not in _MONTH_FIRST_LANGUAGES
+            self.day_first = (self._language or "").lower()[:2] not in _MONTH_FIRST_LANGUAGES
 
     def read(self, a: int, sep: str, b: int, year: int) -> tuple[int, int, int]:
         """(year, month, day) of the numeric date a<sep>b<sep>year."""
+        self._scan()
         if a > 12:
             return year, b, a
         if b > 12:
@@ -109,6 +145,7 @@ class DayOrder:
         """An ISO yyyy-mm-dd from a text scan, swapped when only the swap is on the page."""
         if not value or not (m := re.match(r"^(\d{4})-(\d{2})-(\d{2})$", value)):
             return value
+        self._scan()
         year, month, day = int(m[1]), int(m[2]), int(m[3])
         if day <= 12 and (year, month, day) not in self.seen and (year, day, month) in self.seen:
             return f"{year}-{day:02d}-{month:02d}"
@@ -132,6 +169,111 @@ def _text_day(raw: str) -> str | None:
         return custom_parse(raw.strip()[:64], "%Y-%m-%d", _TEXT_MIN, _TEXT_MAX)
     except Exception:  # a parser failure on odd text only means no date from it
         return None
+
+
+# A date as pages print them: "29.04.2020", "4. 2. 2022", "2019年4月21日", "2020-04-29",
+# "30 septembre 2018", "5. November 2021", "Dec. 22, 2016".
+_PRINTED = re.compile(
+    r"(?<![\d./-])(\d{1,2})([./-])\s?(\d{1,2})\2\s?((?:19|20)\d{2})(?!\d)"
+    r"|((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"
+    r"|(?<![\d./-])((?:19|20)\d{2})-(\d{2})-(\d{2})(?![\d/-])"
+    r"|(?<![\d.])(\d{1,2})(?:\.|er|st|nd|rd|th)?\s+(?:de\s+)?([^\W\d_]{3,})\.?,?\s+(?:de\s+)?((?:19|20)\d{2})(?!\d)"
+    r"|([^\W\d_]{3,})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+((?:19|20)\d{2})(?!\d)"
+)
+_AFTER_HEADLINE, _BEFORE_HEADLINE, _MIN_HEADLINE = 600, 200, 15
+_TEXTS_AFTER, _TEXTS_BEFORE = 40, 12  # text nodes read after and before the headline
+_NO_TEXT = {"script", "style"}
+
+
+def _subtree_texts(el: HtmlElement) -> list[str]:
+    """The text nodes inside `el` (not its tail) in document order, without scripts,
+    styles and comments."""
+    texts: list[str] = []
+    skipped = 0
+    for event, e in etree.iterwalk(el, events=("start", "end")):
+        if event == "start":
+            if not isinstance(e.tag, str) or e.tag in _NO_TEXT:
+                skipped += 1
+            elif e.text and not skipped:
+                texts.append(e.text)
+        else:
+            if not isinstance(e.tag, str) or e.tag in _NO_TEXT:
+                skipped -= 1
+            if e is not el and e.tail and not skipped:
+                texts.append(e.tail)
+    return texts
+
+
+def _texts_after(el: HtmlElement, limit: int) -> list[str]:
+    """The first `limit` text nodes after `el`'s own subtree, in document order."""
+    texts: list[str] = []
+    node: HtmlElement | None = el
+    while node is not None and len(texts) < limit:
+        if node.tail:
+            texts.append(node.tail)
+        for sibling in node.itersiblings():
+            if len(texts) >= limit:
+                break
+            texts += _subtree_texts(sibling)
+            if sibling.tail:
+                texts.append(sibling.tail)
+        node = node.getparent()
+    return texts[:limit]
+
+
+def _texts_before(el: HtmlElement, limit: int) -> list[str]:
+    """The last `limit` text nodes before `el` (its ancestors' own text included), in
+    document order."""
+    texts: list[str] = []  # nearest first
+    node: HtmlElement | None = el
+    while node is not None and len(texts) < limit:
+        for sibling in node.itersiblings(preceding=True):
+            if len(texts) >= limit:
+                break
+            if sibling.tail:
+                texts.append(sibling.tail)
+            texts += reversed(_subtree_texts(sibling))
+        parent = node.getparent()
+        if parent is not None and parent.text and parent.tag not in _NO_TEXT:
+            texts.append(parent.text)
+        node = parent
+    return texts[:limit][::-1]
+
+
+def _printed_match(m: re.Match[str], order: DayOrder) -> str | None:
+    """yyyy-mm-dd of one _PRINTED match, or None when it is no valid date."""
+    g = m.groups()
+    if g[0] is not None:
+        year, month, day = order.read(int(g[0]), g[1], int(g[2]), int(g[3]))
+    elif g[4] is not None:
+        year, month, day = int(g[4]), int(g[5]), int(g[6])
+    elif g[7] is not None:
+        year, month, day = int(g[7]), int(g[8]), int(g[9])
+    else:
+        words = (g[11], g[10], g[12]) if g[10] is not None else (g[14], g[13], g[15])
+        return _text_day(" ".join(words))
+    try:
+        return date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def printed_day(body: HtmlElement, order: DayOrder) -> str | None:
+    """The day the page prints by its headline: the first date in or after the first <h1>,
+    else the nearest one just before it (a date line above the headline)."""
+    # The first <h1> with a headline's length: not a logo or the site's name.
+    h1 = next((h for h in body.iter("h1") if len(h.text_content().strip()) >= _MIN_HEADLINE), None)
+    if h1 is None:
+        return None
+    after = " ".join([h1.text_content(), *_texts_after(h1, _TEXTS_AFTER)])[:_AFTER_HEADLINE]
+    for m in _PRINTED.finditer(after):
+        if day := _printed_match(m, order):
+            return day
+    before = " ".join(_texts_before(h1, _TEXTS_BEFORE))[-_BEFORE_HEADLINE:]
+    for m in reversed(list(_PRINTED.finditer(before))):
+        if day := _printed_match(m, order):
+            return day
+    return None
 
 
 def _offset_minutes(zone: str) -> int:
@@ -197,9 +339,9 @@ def date_in_url(url: str) -> str | None:
     return f"{year}-{int(month):02d}-{int(day):02d}"
 
 
-def _xpath_values(tree: HtmlElement, paths: tuple[str, ...]) -> Iterator[str]:
+def _xpath_values(tree: HtmlElement, paths: tuple[etree.XPath, ...]) -> Iterator[str]:
     for path in paths:
-        for el in tree.xpath(path):
+        for el in path(tree):
             if isinstance(el, HtmlElement):
                 yield el.get("datetime") or el.get("content") or el.text_content()
 
@@ -260,6 +402,9 @@ def _published_candidates(
         if parsed is not None and _local_day(parsed[0], parsed[1]) != in_url:
             continue
         yield raw, "html"
+    # A bare "date" meta is often the last change: after the page's own <time> elements.
+    for raw in data.all(*_META_GENERIC):
+        yield raw, "meta"
     if feed is not None:
         yield feed.isoformat(), "feed"
     yield in_url, "url"
@@ -285,8 +430,22 @@ def _local_day(value: datetime, offset: int | None) -> str:
     return (value + timedelta(minutes=offset or 0)).date().isoformat()
 
 
+def _edited_days(data: PageData, order: DayOrder | None) -> set[str]:
+    """The days (in their own zones) of the page's declared modification dates."""
+    return {
+        _local_day(*parsed)
+        for raw in (*ld_texts(data.article.get("dateModified")), *data.all(*_META_MODIFIED))
+        if (parsed := parse_date(raw, order)) is not None
+    }
+
+
+def _bare_day(found: DatedValue) -> bool:
+    """A date without a time of day or zone ("2024-03-05")."""
+    return found.tz_offset_minutes is None and found.value.time() == time()
+
+
 def _shown_among(
-    found: DatedValue, picker: DatePicker, data: PageData, shown: str | None
+    found: DatedValue, picker: DatePicker, tree: HtmlElement, data: PageData, shown: str | None
 ) -> DatedValue:
     """The page's dated metadata candidate on the day the page shows, when they disagree.
 
@@ -301,12 +460,19 @@ def _shown_among(
     # The page's own metadata only: a <time> in the body may date a teaser.
     raws = [
         *((raw, "json-ld") for raw in ld_texts(data.article.get("datePublished"))),
-        *((raw, "meta") for raw in data.all(*_META_PUBLISHED)),
+        *((raw, "meta") for raw in data.all(*_META_PUBLISHED, *_META_GENERIC)),
     ]
+    if found.source == "html":
+        # No metadata date: the printed day tells the article's <time> from a teaser's.
+        raws += [(raw, "html") for raw in _xpath_values(tree, _HTML_PUBLISHED)]
+    # A bare day on the day of the last modification is that update's stamp.
+    edited = _edited_days(data, picker.order)
     rejected = len(picker.rejected)
     for raw, source in raws:
         other = picker.check(raw, source)
-        if other is not None and _local_day(other.value, other.tz_offset_minutes) == shown:
+        if other is None or _local_day(other.value, other.tz_offset_minutes) != shown:
+            continue
+        if not (_bare_day(other) and shown in edited):
             found = other
             break
     del picker.rejected[rejected:]  # already reported by the first pass, or not a pick
@@ -320,7 +486,7 @@ def _local_offset(
     instant with one: JSON-LD often says "Z" where the meta tag or <time> says "+02:00"."""
     raws = [
         *ld_texts(data.article.get("datePublished")),
-        *data.all(*_META_PUBLISHED),
+        *data.all(*_META_PUBLISHED, *_META_GENERIC),
         *_xpath_values(tree, _HTML_PUBLISHED),
     ]
     for raw in raws:
@@ -333,14 +499,18 @@ def _local_offset(
 _MAX_WEST, _MAX_EAST = 12 * 60, 14 * 60  # UTC-12 .. UTC+14
 
 
-def _shown_day(found: DatedValue, shown: str | None) -> DatedValue:
+def _shown_day(found: DatedValue, shown_day: Callable[[], str | None]) -> DatedValue:
     """`found` (a time in UTC, the page's zone unknown) placed in the zone of the day the
     page shows, when that day is the UTC day's neighbour and some zone explains it.
 
     "2022-05-04T00:44Z" on a page that reads "3 May 2022" was written west of UTC; the
     offset kept is the smallest whole-hour one that gives the shown day.
     """
-    if not shown or found.source not in ("json-ld", "meta", "html"):
+    if found.source not in ("json-ld", "meta", "html"):
+        return found
+    if _bare_day(found):
+        return found  # a day without a time of day: no zone to place it in
+    if not (shown := shown_day()):
         return found
     try:
         day = date.fromisoformat(shown)
@@ -355,6 +525,18 @@ def _shown_day(found: DatedValue, shown: str | None) -> DatedValue:
     else:
         return found
     return DatedValue(found.value, found.source, offset)
+
+
+def _modified_candidates(
+    tree: HtmlElement, data: PageData, feed: datetime | None
+) -> Iterator[tuple[str | None, str]]:
+    for raw in ld_texts(data.article.get("dateModified")):
+        yield raw, "json-ld"
+    for raw in data.all(*_META_MODIFIED):
+        yield raw, "meta"
+    for raw in _xpath_values(tree, _HTML_MODIFIED):
+        yield raw, "html"
+    yield (feed.isoformat() if feed else None), "feed"
 
 
 def pick_dates(
@@ -373,14 +555,16 @@ def pick_dates(
     dates on the page do not.
     """
     body = tree.find(".//body")
-    order = DayOrder(body.text_content() if body is not None else "", language)
+    order = DayOrder(body.text_content if body is not None else "", language)
     picker = DatePicker(fetched_at, order)
     memo: list[str | None] = []
+    # The date printed by the headline; htmldate's reading of the page stands in for it.
+    printed = printed_day(body, order) if text_fallback and body is not None else None
 
     def shown_day() -> str | None:
-        # The day the page prints (htmldate's reading of the page), computed once.
+        # The day the page shows, computed once.
         if not memo:
-            memo.append(order.check_iso(_htmldate(tree, url)))
+            memo.append(printed or order.check_iso(_htmldate(tree, url)))
         return memo[0]
 
     published = picker.first(
@@ -388,20 +572,13 @@ def pick_dates(
             tree, data, url, feed_published, shown_day if text_fallback else None, order
         )
     )
-    shown = shown_day() if text_fallback and published is not None else None
     if published is not None:
-        published = _shown_among(published, picker, data, shown)
+        published = _shown_among(published, picker, tree, data, printed)
     if published is not None and not published.tz_offset_minutes:
         published = _local_offset(published, tree, data, order)
     if published is not None and not published.tz_offset_minutes and text_fallback:
-        published = _shown_day(published, shown)
-    modified_candidates: list[tuple[str | None, str]] = [
-        *((raw, "json-ld") for raw in ld_texts(data.article.get("dateModified"))),
-        *((raw, "meta") for raw in data.all(*_META_MODIFIED)),
-        *((raw, "html") for raw in _xpath_values(tree, _HTML_MODIFIED)),
-        (feed_modified.isoformat() if feed_modified else None, "feed"),
-    ]
-    modified = picker.first(iter(modified_candidates))
+        published = _shown_day(published, shown_day)
+    modified = picker.first(_modified_candidates(tree, data, feed_modified))
     # A modification before publication is a template default, not an edit.
     if modified is not None and published is not None and modified.value < published.value:
         modified = None

@@ -7,6 +7,7 @@ seen within a few days share a cluster id.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
@@ -138,23 +139,45 @@ def cluster(session: Session, article: Article) -> None:
     """Join the cluster of a near-duplicate seen within a few days (banded simhash lookup)."""
     if article.simhash is None or article.simhash_band0 is None:
         return
+    bands = (
+        article.simhash_band0,
+        article.simhash_band1,
+        article.simhash_band2,
+        article.simhash_band3,
+    )
+    cluster_of(
+        session, article.id, article.simhash, bands, article.first_seen_at, article.cluster_id
+    )
+
+
+def cluster_of(
+    session: Session,
+    article_id: int,
+    simhash: int | None,
+    bands: Sequence[int | None] | None,
+    first_seen_at: datetime,
+    cluster_id: int | None,
+) -> None:
+    """cluster() for an article given by its columns (record() inserts new ones as Core rows)."""
+    if simhash is None or bands is None or bands[0] is None:
+        return
     # Crawl time, not the page's claimed date: wire copies are fetched within days of each
     # other, and published_at is missing or wrong too often to gate on.
-    when = article.first_seen_at
-    candidates = session.scalars(
-        select(Article).where(
-            Article.id != article.id,
+    when = first_seen_at
+    candidates = session.execute(
+        select(Article.id, Article.simhash, Article.cluster_id).where(
+            Article.id != article_id,
             or_(
-                Article.simhash_band0 == article.simhash_band0,
-                Article.simhash_band1 == article.simhash_band1,
-                Article.simhash_band2 == article.simhash_band2,
-                Article.simhash_band3 == article.simhash_band3,
+                Article.simhash_band0 == bands[0],
+                Article.simhash_band1 == bands[1],
+                Article.simhash_band2 == bands[2],
+                Article.simhash_band3 == bands[3],
             ),
             Article.first_seen_at >= when - CLUSTER_WINDOW,
             Article.first_seen_at <= when + CLUSTER_WINDOW,
         )
     ).all()
-    mine = fingerprints.from_signed64(article.simhash)
+    mine = fingerprints.from_signed64(simhash)
     near = [
         c
         for c in candidates
@@ -165,13 +188,13 @@ def cluster(session: Session, article: Article) -> None:
     if not near:
         return
     found = {c.cluster_id for c in near if c.cluster_id is not None}
-    if article.cluster_id is not None:
-        found.add(article.cluster_id)
-    cluster_id = min([*found, article.id, *(c.id for c in near)])
+    if cluster_id is not None:
+        found.add(cluster_id)
+    new_id = min([*found, article_id, *(c.id for c in near)])
     # Merge whole clusters, not just the neighbours found: A~C and B~C put A, B, C and
     # everything already clustered with A or B under one id.
-    members = [article.id, *(c.id for c in near)]
-    stmt = update(Article).values(cluster_id=cluster_id)
+    members = [article_id, *(c.id for c in near)]
+    stmt = update(Article).values(cluster_id=new_id)
     if found:
         stmt = stmt.where(or_(Article.id.in_(members), Article.cluster_id.in_(found)))
     else:

@@ -112,6 +112,15 @@ def is_postgresql(target: Engine | Session | Connection) -> bool:
     return _bind(target).dialect.name == "postgresql"
 
 
+def dialect_of(target: Engine | Session | Connection) -> str:
+    """The dialect name of the engine (or the session's or connection's): sqlite, postgresql."""
+    return _bind(target).dialect.name
+
+
+# The INSERT constructs with on_conflict_do_nothing/do_update, by dialect name.
+DIALECT_INSERTS: dict[str, Any] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+
 def insert_for(engine_or_session: Engine | Session, table: Any) -> Any:
     """An INSERT that supports on_conflict_do_nothing/do_update on both dialects."""
     if is_postgresql(engine_or_session):

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, or_, select
+from sqlalchemy import Table, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from storage import fingerprints, urls
-from storage.db import insert_for, is_postgresql
+from storage.db import DIALECT_INSERTS, dialect_of, insert_for, is_postgresql
 from storage.models import Article, ArticleUrl, CaptureRow, Extraction, Site, Version, utcnow
 from storage.records import Capture, Extracted, Outcome, PageKind, PageState, RecordKind
 from storage.versioning import add_version, cluster_of, seen_again
@@ -30,8 +30,57 @@ _CAPTURES = cast(Table, CaptureRow.__table__)
 _EXTRACTIONS = cast(Table, Extraction.__table__)
 _ARTICLES = cast(Table, Article.__table__)
 _VERSIONS = cast(Table, Version.__table__)
+_ARTICLE_URLS = cast(Table, ArticleUrl.__table__)
 _INSERT_CAPTURE = _CAPTURES.insert().returning(_CAPTURES.c.id)
 _INSERT_EXTRACTION = _EXTRACTIONS.insert().returning(_EXTRACTIONS.c.id)
+# Statements the archive writer runs for every page, built once (bind parameters, not
+# values): building and cache-keying a statement cost as much as running it on SQLite.
+_LAST_RESPONSE = (
+    select(
+        _CAPTURES.c.id,
+        exists().where(
+            _EXTRACTIONS.c.capture_id == _CAPTURES.c.id, _EXTRACTIONS.c.state == "article"
+        ),
+        _CAPTURES.c.payload_digest,
+        func.coalesce(_CAPTURES.c.final_url, _CAPTURES.c.url),
+        _CAPTURES.c.fetched_at,
+    )
+    .where(
+        _CAPTURES.c.url == bindparam("url"),
+        _CAPTURES.c.record_kind == RecordKind.RESPONSE.value,
+        _CAPTURES.c.status == 200,
+        _CAPTURES.c.payload_digest.is_not(None),
+    )
+    .order_by(_CAPTURES.c.fetched_at.desc())
+    .limit(1)
+)
+_FIND_ARTICLE = (
+    select(Article)
+    .where(
+        or_(
+            Article.canonical_url.in_(bindparam("wanted", expanding=True)),
+            Article.id.in_(
+                select(ArticleUrl.article_id).where(
+                    ArticleUrl.url.in_(bindparam("wanted", expanding=True))
+                )
+            ),
+        )
+    )
+    .order_by(Article.id)
+    .limit(1)
+)
+_FIND_ARTICLE_LOCKED = _FIND_ARTICLE.with_for_update()
+_INSERT_ARTICLE = {
+    name: insert(_ARTICLES)
+    .on_conflict_do_nothing(index_elements=["canonical_url"])
+    .returning(_ARTICLES.c.id)
+    for name, insert in DIALECT_INSERTS.items()
+}
+_INSERT_VARIANTS = {
+    name: insert(_ARTICLE_URLS).on_conflict_do_nothing(index_elements=["url"])
+    for name, insert in DIALECT_INSERTS.items()
+}
+_INSERT_VERSION = _VERSIONS.insert()
 _STATE_STATUS = {PageState.PAYWALLED: "paywalled", PageState.BLOCKED: "blocked"}
 
 
@@ -113,28 +162,7 @@ def last_response(session: Session, url: str) -> tuple[int, bool, PreviousCaptur
     """The last 200 response to a request for `url` (the URL asked for, as captures.url
     stores it), for deciding whether this payload is unchanged: its row id, whether it
     became an article, and what a revisit record refers to."""
-    became_article = (
-        select(Extraction.id)
-        .where(Extraction.capture_id == CaptureRow.id, Extraction.state == "article")
-        .exists()
-    )
-    row = session.execute(
-        select(
-            CaptureRow.id,
-            became_article,
-            CaptureRow.payload_digest,
-            func.coalesce(CaptureRow.final_url, CaptureRow.url),
-            CaptureRow.fetched_at,
-        )
-        .where(
-            CaptureRow.url == url,
-            CaptureRow.record_kind == RecordKind.RESPONSE.value,
-            CaptureRow.status == 200,
-            CaptureRow.payload_digest.is_not(None),
-        )
-        .order_by(CaptureRow.fetched_at.desc())
-        .limit(1)
-    ).first()
+    row = session.execute(_LAST_RESPONSE, {"url": url}).first()
     if row is None:
         return None
     return row[0], row[1], PreviousCapture(str(row[2]), url=row[3], fetched_at=row[4])
@@ -207,20 +235,8 @@ def find_article(
     )
     if not wanted:
         return None
-    stmt = (
-        select(Article)
-        .where(
-            or_(
-                Article.canonical_url.in_(wanted),
-                Article.id.in_(select(ArticleUrl.article_id).where(ArticleUrl.url.in_(wanted))),
-            )
-        )
-        .order_by(Article.id)
-        .limit(1)
-    )
-    if lock and is_postgresql(session):
-        stmt = stmt.with_for_update()
-    return session.scalars(stmt).first()
+    stmt = _FIND_ARTICLE_LOCKED if lock and is_postgresql(session) else _FIND_ARTICLE
+    return session.scalars(stmt, {"wanted": wanted}).first()
 
 
 def record(
@@ -283,8 +299,6 @@ def record(
             return RecordResult(Outcome.NEW, capture_id, extraction.id, article_id, 1)
         # lost a race on PostgreSQL: the other worker's row is now visible
         article = find_article(session, canonical, lock=True)
-    if article is None:  # lost a race on PostgreSQL: the other worker's row is now visible
-        article = find_article(session, canonical, lock=True)
         assert article is not None
     _add_variants(session, article.id, canonical, *fetched)
     result = add_version(session, article, extraction, capture.fetched_at)
@@ -333,16 +347,11 @@ def _new_article(
         "simhash_band2": bands[2] if bands else None,
         "simhash_band3": bands[3] if bands else None,
     }
-    stmt = (
-        insert_for(session, _ARTICLES)
-        .on_conflict_do_nothing(index_elements=["canonical_url"])
-        .returning(_ARTICLES.c.id)
-    )
-    article_id = session.execute(stmt, values).scalar()
+    article_id = session.execute(_INSERT_ARTICLE[dialect_of(session)], values).scalar()
     if article_id is None:
         return None
     session.execute(
-        _VERSIONS.insert(),
+        _INSERT_VERSION,
         {
             "article_id": article_id,
             "n": 1,
@@ -368,8 +377,4 @@ def _add_variants(session: Session, article_id: int, *variants: str | None) -> N
         for u in sorted({v for v in variants if v})
     ]
     if rows:
-        session.execute(
-            insert_for(session, ArticleUrl)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["url"])
-        )
+        session.execute(_INSERT_VARIANTS[dialect_of(session)], rows)

@@ -7,15 +7,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, exists, select, update
+from sqlalchemy import Table, bindparam, exists, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from storage import urls
-from storage.db import insert_for
+from storage.db import DIALECT_INSERTS, dialect_of
 from storage.models import Article, ArticleUrl, CaptureRow, Extraction, UrlState
 
 _URL_STATE = cast(Table, UrlState.__table__)
+# Built once: the archive writer runs these for every page.
+_INSERT_STATE = {
+    name: insert(_URL_STATE)
+    .on_conflict_do_nothing(index_elements=["url"])
+    .returning(_URL_STATE.c.url)
+    for name, insert in DIALECT_INSERTS.items()
+}
+_FIRST_REVISIT = update(_URL_STATE).where(_URL_STATE.c.url == bindparam("key"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,12 +137,7 @@ def note_fetch(
             backoff_base,
         )
         values = {c.key: getattr(fresh, c.key) for c in _URL_STATE.columns}
-        stmt = (
-            insert_for(session, _URL_STATE)
-            .on_conflict_do_nothing(index_elements=["url"])
-            .returning(_URL_STATE.c.url)
-        )
-        if session.execute(stmt, values).first() is not None:
+        if session.execute(_INSERT_STATE[dialect_of(session)], values).first() is not None:
             return
         row = session.get(UrlState, url)  # another worker inserted it just now
         assert row is not None
@@ -194,14 +197,10 @@ def schedule_revisit(
         # A new article: the step does not depend on the row, so one UPDATE (a no-op when
         # there is no row), not a SELECT and then an UPDATE. No object of this row is
         # loaded in the session (checked above), so none goes stale.
+        next_check = checked_at + ladder[0] if ladder else None
         session.execute(
-            update(_URL_STATE)
-            .where(_URL_STATE.c.url == url)
-            .values(
-                article_id=article_id,
-                revisit_step=0,
-                next_check_at=checked_at + ladder[0] if ladder else None,
-            )
+            _FIRST_REVISIT,
+            {"key": url, "article_id": article_id, "revisit_step": 0, "next_check_at": next_check},
         )
         return
     row = session.get(UrlState, url)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from storage import fingerprints, textdiff
 from storage.models import Article, Extraction, Version
@@ -19,6 +21,20 @@ from storage.records import Outcome
 
 CLUSTER_MAX_DISTANCE = 3
 CLUSTER_WINDOW = timedelta(days=4)
+
+_ARTICLES = cast(Table, Article.__table__)
+# Built once: cluster_of runs for every new article version on the archive writer thread.
+_CANDIDATES = select(_ARTICLES.c.id, _ARTICLES.c.simhash, _ARTICLES.c.cluster_id).where(
+    _ARTICLES.c.id != bindparam("article_id"),
+    or_(
+        _ARTICLES.c.simhash_band0 == bindparam("band0"),
+        _ARTICLES.c.simhash_band1 == bindparam("band1"),
+        _ARTICLES.c.simhash_band2 == bindparam("band2"),
+        _ARTICLES.c.simhash_band3 == bindparam("band3"),
+    ),
+    _ARTICLES.c.first_seen_at >= bindparam("since"),
+    _ARTICLES.c.first_seen_at <= bindparam("until"),
+)
 
 
 def seen_again(session: Session, article: Article, seen_at: datetime) -> None:
@@ -165,17 +181,16 @@ def cluster_of(
     # other, and published_at is missing or wrong too often to gate on.
     when = first_seen_at
     candidates = session.execute(
-        select(Article.id, Article.simhash, Article.cluster_id).where(
-            Article.id != article_id,
-            or_(
-                Article.simhash_band0 == bands[0],
-                Article.simhash_band1 == bands[1],
-                Article.simhash_band2 == bands[2],
-                Article.simhash_band3 == bands[3],
-            ),
-            Article.first_seen_at >= when - CLUSTER_WINDOW,
-            Article.first_seen_at <= when + CLUSTER_WINDOW,
-        )
+        _CANDIDATES,
+        {
+            "article_id": article_id,
+            "band0": bands[0],
+            "band1": bands[1],
+            "band2": bands[2],
+            "band3": bands[3],
+            "since": when - CLUSTER_WINDOW,
+            "until": when + CLUSTER_WINDOW,
+        },
     ).all()
     mine = fingerprints.from_signed64(simhash)
     near = [
@@ -194,9 +209,16 @@ def cluster_of(
     # Merge whole clusters, not just the neighbours found: A~C and B~C put A, B, C and
     # everything already clustered with A or B under one id.
     members = [article_id, *(c.id for c in near)]
-    stmt = update(Article).values(cluster_id=new_id)
+    stmt = update(_ARTICLES).values(cluster_id=new_id)
     if found:
-        stmt = stmt.where(or_(Article.id.in_(members), Article.cluster_id.in_(found)))
+        stmt = stmt.where(or_(_ARTICLES.c.id.in_(members), _ARTICLES.c.cluster_id.in_(found)))
     else:
-        stmt = stmt.where(Article.id.in_(members))
-    session.execute(stmt, execution_options={"synchronize_session": "fetch"})
+        stmt = stmt.where(_ARTICLES.c.id.in_(members))
+    session.execute(stmt)
+    # A Core UPDATE: bring the articles this session has loaded up to date by hand (what
+    # the ORM's synchronize_session does, without its extra SELECT or RETURNING pass).
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Article) and (
+            obj.__dict__.get("id") in members or obj.__dict__.get("cluster_id") in found
+        ):
+            set_committed_value(obj, "cluster_id", new_id)

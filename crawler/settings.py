@@ -57,6 +57,10 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.ScopeMiddleware": 10,
     # After RobotsTxtMiddleware (100) has parsed robots.txt: Crawl-delay, Retry-After, back-off.
     "crawler.politeness.PolitenessMiddleware": 150,
+    # Scrapy's meta refresh (580), without decoding a whole article page to find it; before
+    # CaptureMiddleware in the list, so a page with a refresh is captured before it is left.
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.HeadMetaRefreshMiddleware": 579,
     # After HttpCompressionMiddleware (590) decodes, before RetryMiddleware (550) retries.
     "crawler.middlewares.CaptureMiddleware": 580,
     # Before RedirectMiddleware (600) follows a 3xx: the redirect itself is archived too.

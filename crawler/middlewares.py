@@ -11,8 +11,9 @@ from typing import Any
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
-from scrapy.http import Response
+from scrapy.http import HtmlResponse, Response
 
 from crawler.limits import header_bytes
 from crawler.scope import IPAddress, Scope, Target, literal_address, parse_addresses, target
@@ -115,6 +116,34 @@ class RedirectCaptureMiddleware(CaptureMiddleware):
                 response = response.replace(body=b"")
             self.capture(request, response, spider)
         return response
+
+
+class HeadMetaRefreshMiddleware(MetaRefreshMiddleware):
+    """Scrapy's MetaRefreshMiddleware, reading the head of the page only.
+
+    Scrapy looks for the refresh in the first 4,096 characters of `response.text`, but
+    getting there decodes the whole body (and keeps the text alive with the response); an
+    article page's body is never decoded in this process otherwise (it goes to the
+    extraction pool as bytes). The first 16 KiB hold those 4,096 characters in any encoding.
+    """
+
+    HEAD_BYTES = 16_384
+
+    def process_response(
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Request | Response:
+        if isinstance(response, HtmlResponse) and len(response.body) > self.HEAD_BYTES:
+            # Not response.replace(): it reads response.encoding, which may decode it all.
+            head = HtmlResponse(
+                url=response.url,
+                status=response.status,
+                headers=response.headers,
+                body=response.body[: self.HEAD_BYTES],
+                request=response.request,
+            )
+            result = super().process_response(request, head)
+            return response if result is head else result
+        return super().process_response(request, response)
 
 
 class OutOfScope(IgnoreRequest):

@@ -43,6 +43,11 @@ NEWSARCHIVE_MAX_RETRY_AFTER = 300.0
 # Back-pressure: stop fetching while ~4 MB of pages wait for extraction and recording, so a
 # slow extraction pool keeps memory flat and a killed crawl has little in flight to redo.
 SCRAPER_SLOT_MAX_ACTIVE_SIZE = 4_000_000
+# Scrapy starts this many asyncio tasks for the output of every response, whatever its size
+# (scrapy.utils.asyncio._parallel_asyncio): 100 by default, ~0.3 ms of the crawl process's
+# CPU per page for an article page that yields one item. A category page's links are
+# requests, which take no time to process; 16 is plenty.
+CONCURRENT_ITEMS = 16
 
 # Spiders see every status: errors are recorded, not dropped by HttpErrorMiddleware.
 HTTPERROR_ALLOW_ALL = True
@@ -52,6 +57,10 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.ScopeMiddleware": 10,
     # After RobotsTxtMiddleware (100) has parsed robots.txt: Crawl-delay, Retry-After, back-off.
     "crawler.politeness.PolitenessMiddleware": 150,
+    # Scrapy's meta refresh (580), without decoding a whole article page to find it; before
+    # CaptureMiddleware in the list, so a page with a refresh is captured before it is left.
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.HeadMetaRefreshMiddleware": 579,
     # After HttpCompressionMiddleware (590) decodes, before RetryMiddleware (550) retries.
     "crawler.middlewares.CaptureMiddleware": 580,
     # Before RedirectMiddleware (600) follows a 3xx: the redirect itself is archived too.

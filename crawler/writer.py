@@ -210,6 +210,8 @@ class ArchiveWriter:
             self._run_batch(batch)
 
     def _run_batch(self, batch: list[_WriteTask]) -> None:
+        if len(batch) > 1 and self._run_batch_at_once(batch):
+            return
         results: list[tuple[_WriteTask, Any, BaseException | None]] = []
         try:
             with self.archive.session() as session:
@@ -226,6 +228,23 @@ class ArchiveWriter:
                 job.future.set_exception(error)
             else:
                 job.future.set_result(value)
+
+    def _run_batch_at_once(self, batch: list[_WriteTask]) -> bool:
+        """Run the batch's jobs in one transaction without a SAVEPOINT each (two statements
+        per job, and FTS5 flushes its pending index at every savepoint). False, with
+        everything rolled back, when a job or the commit failed: the caller then runs the
+        batch again job by job, so one bad job still does not undo the others. Jobs may run
+        twice this way, which they already must allow (a deadlock victim is retried): the
+        WARC append is done once (the capture job's memo)."""
+        try:
+            with self.archive.session() as session:
+                values = [job.fn(session) for job in batch]
+        except Exception:
+            log.info("archive batch of %d jobs failed at once: retried job by job", len(batch))
+            return False
+        for job, value in zip(batch, values, strict=True):
+            job.future.set_result(value)
+        return True
 
     def _run_job(self, session: Session, job: _WriteTask) -> tuple[Any, BaseException | None]:
         """Run one job in a SAVEPOINT; retry it when PostgreSQL picks it as a deadlock

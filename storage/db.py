@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import fcntl
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.errors import DatabaseError
@@ -108,6 +110,15 @@ def is_sqlite(target: Engine | Session | Connection) -> bool:
 def is_postgresql(target: Engine | Session | Connection) -> bool:
     """True when the engine (or the session's or connection's) talks to PostgreSQL."""
     return _bind(target).dialect.name == "postgresql"
+
+
+def dialect_of(target: Engine | Session | Connection) -> str:
+    """The dialect name of the engine (or the session's or connection's): sqlite, postgresql."""
+    return _bind(target).dialect.name
+
+
+# The INSERT constructs with on_conflict_do_nothing/do_update, by dialect name.
+DIALECT_INSERTS: dict[str, Any] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 
 def insert_for(engine_or_session: Engine | Session, table: Any) -> Any:
@@ -208,11 +219,56 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
+_REVISION_LINE = re.compile(r"^(down_revision|revision)\b[^=]*=\s*(.+?)\s*$", re.MULTILINE)
+
+
+def _shipped_head() -> str | None:
+    """The head revision read from the migration files' `revision` / `down_revision` lines,
+    without importing Alembic; None when they do not name exactly one head."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        found = dict(_REVISION_LINE.findall(path.read_text(encoding="utf-8")))
+        if "revision" not in found:
+            continue
+        try:
+            revision, down = (
+                ast.literal_eval(found["revision"]),
+                ast.literal_eval(found.get("down_revision", "None")),
+            )
+        except (ValueError, SyntaxError):
+            return None  # a computed or tuple revision: leave it to Alembic
+        if not isinstance(revision, str) or not (down is None or isinstance(down, str)):
+            return None
+        revisions.add(revision)
+        if down is not None:
+            parents.add(down)
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _at_shipped_head(engine: Engine) -> bool:
+    """True when the database's alembic_version names the shipped head: a plain SELECT,
+    so a crawl's start-up does not import Alembic and load its script directory."""
+    head = _shipped_head()
+    if head is None:
+        return False
+    try:
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+    except DBAPIError:  # no such table (an empty database), or it cannot be opened
+        return False
+    return [r[0] for r in rows] == [head]
+
+
 def ensure_schema(engine: Engine) -> None:
     """Migrate on first use: cheap when already at head (checked once per process)."""
     key = engine.url.render_as_string(hide_password=True)
     with _migrate_lock:
         if key in _migrated:
+            return
+        if _at_shipped_head(engine):
+            _migrated.add(key)
             return
         try:
             at = current_revision(engine)

@@ -14,18 +14,73 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Table, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from storage import fingerprints, urls
-from storage.db import insert_for, is_postgresql
-from storage.models import Article, ArticleUrl, CaptureRow, Extraction, Site, utcnow
+from storage.db import DIALECT_INSERTS, dialect_of, insert_for, is_postgresql
+from storage.models import Article, ArticleUrl, CaptureRow, Extraction, Site, Version, utcnow
 from storage.records import Capture, Extracted, Outcome, PageKind, PageState, RecordKind
-from storage.versioning import add_version, seen_again
+from storage.versioning import add_version, cluster_of, seen_again
 from storage.warc import PreviousCapture
 
+_CAPTURES = cast(Table, CaptureRow.__table__)
+_EXTRACTIONS = cast(Table, Extraction.__table__)
+_ARTICLES = cast(Table, Article.__table__)
+_VERSIONS = cast(Table, Version.__table__)
+_ARTICLE_URLS = cast(Table, ArticleUrl.__table__)
+_INSERT_CAPTURE = _CAPTURES.insert().returning(_CAPTURES.c.id)
+_INSERT_EXTRACTION = _EXTRACTIONS.insert().returning(_EXTRACTIONS.c.id)
+# Statements the archive writer runs for every page, built once (bind parameters, not
+# values): building and cache-keying a statement cost as much as running it on SQLite.
+_LAST_RESPONSE = (
+    select(
+        _CAPTURES.c.id,
+        exists().where(
+            _EXTRACTIONS.c.capture_id == _CAPTURES.c.id, _EXTRACTIONS.c.state == "article"
+        ),
+        _CAPTURES.c.payload_digest,
+        func.coalesce(_CAPTURES.c.final_url, _CAPTURES.c.url),
+        _CAPTURES.c.fetched_at,
+    )
+    .where(
+        _CAPTURES.c.url == bindparam("url"),
+        _CAPTURES.c.record_kind == RecordKind.RESPONSE.value,
+        _CAPTURES.c.status == 200,
+        _CAPTURES.c.payload_digest.is_not(None),
+    )
+    .order_by(_CAPTURES.c.fetched_at.desc())
+    .limit(1)
+)
+_FIND_ARTICLE = (
+    select(Article)
+    .where(
+        or_(
+            Article.canonical_url.in_(bindparam("wanted", expanding=True)),
+            Article.id.in_(
+                select(ArticleUrl.article_id).where(
+                    ArticleUrl.url.in_(bindparam("wanted", expanding=True))
+                )
+            ),
+        )
+    )
+    .order_by(Article.id)
+    .limit(1)
+)
+_FIND_ARTICLE_LOCKED = _FIND_ARTICLE.with_for_update()
+_INSERT_ARTICLE = {
+    name: insert(_ARTICLES)
+    .on_conflict_do_nothing(index_elements=["canonical_url"])
+    .returning(_ARTICLES.c.id)
+    for name, insert in DIALECT_INSERTS.items()
+}
+_INSERT_VARIANTS = {
+    name: insert(_ARTICLE_URLS).on_conflict_do_nothing(index_elements=["url"])
+    for name, insert in DIALECT_INSERTS.items()
+}
+_INSERT_VERSION = _VERSIONS.insert()
 _STATE_STATUS = {PageState.PAYWALLED: "paywalled", PageState.BLOCKED: "blocked"}
 
 
@@ -63,25 +118,25 @@ def add_capture(session: Session, capture: Capture) -> int:
             .order_by(CaptureRow.fetched_at.desc())
             .limit(1)
         )
-    row = CaptureRow(
-        url=capture.url,
-        final_url=capture.final_url,
-        status=capture.status,
-        content_type=capture.content_type,
-        fetched_at=capture.fetched_at,
-        payload_digest=capture.payload_digest,
-        warc_file=capture.warc_file,
-        warc_offset=capture.warc_offset,
-        warc_length=capture.warc_length,
-        record_kind=capture.record_kind.value,
-        revisit_of=revisit_of,
-        crawl_run_id=capture.crawl_run_id,
-        page_kind=capture.page_kind.value,
-        site=capture.site,
-    )
-    session.add(row)
-    session.flush()
-    return row.id
+    values = {
+        "url": capture.url,
+        "final_url": capture.final_url,
+        "status": capture.status,
+        "content_type": capture.content_type,
+        "fetched_at": capture.fetched_at,
+        "payload_digest": capture.payload_digest,
+        "warc_file": capture.warc_file,
+        "warc_offset": capture.warc_offset,
+        "warc_length": capture.warc_length,
+        "record_kind": capture.record_kind.value,
+        "revisit_of": revisit_of,
+        "crawl_run_id": capture.crawl_run_id,
+        "page_kind": capture.page_kind.value,
+        "site": capture.site,
+    }
+    # A Core insert, not an ORM unit of work: this runs on the archive writer thread, the
+    # crawl's serial stage, for every page (bench/README.md, "Crawl profile").
+    return int(session.execute(_INSERT_CAPTURE, values).scalar_one())
 
 
 def capture_from_row(row: CaptureRow) -> Capture:
@@ -107,28 +162,7 @@ def last_response(session: Session, url: str) -> tuple[int, bool, PreviousCaptur
     """The last 200 response to a request for `url` (the URL asked for, as captures.url
     stores it), for deciding whether this payload is unchanged: its row id, whether it
     became an article, and what a revisit record refers to."""
-    became_article = (
-        select(Extraction.id)
-        .where(Extraction.capture_id == CaptureRow.id, Extraction.state == "article")
-        .exists()
-    )
-    row = session.execute(
-        select(
-            CaptureRow.id,
-            became_article,
-            CaptureRow.payload_digest,
-            func.coalesce(CaptureRow.final_url, CaptureRow.url),
-            CaptureRow.fetched_at,
-        )
-        .where(
-            CaptureRow.url == url,
-            CaptureRow.record_kind == RecordKind.RESPONSE.value,
-            CaptureRow.status == 200,
-            CaptureRow.payload_digest.is_not(None),
-        )
-        .order_by(CaptureRow.fetched_at.desc())
-        .limit(1)
-    ).first()
+    row = session.execute(_LAST_RESPONSE, {"url": url}).first()
     if row is None:
         return None
     return row[0], row[1], PreviousCapture(str(row[2]), url=row[3], fetched_at=row[4])
@@ -140,8 +174,8 @@ def load_capture(session: Session, capture_id: int) -> Capture | None:
     return capture_from_row(row) if row is not None else None
 
 
-def add_extraction(session: Session, capture_id: int, extracted: Extracted) -> Extraction:
-    """Insert the extractions row for a capture (one per capture and extractor_id)."""
+def extraction_values(capture_id: int, extracted: Extracted) -> dict[str, Any]:
+    """The extractions row of a capture's extraction, column by column."""
     text = extracted.text if extracted.text else None
     sim = None
     if text and extracted.has_body:
@@ -150,34 +184,46 @@ def add_extraction(session: Session, capture_id: int, extracted: Extracted) -> E
     if text:
         text_hash = extracted.text_hash or fingerprints.content_hash(extracted.title, text)
     pub, mod = extracted.published, extracted.modified
-    row = Extraction(
-        capture_id=capture_id,
-        extractor_id=extracted.extractor_id,
-        state=extracted.state.value,
-        title=extracted.title,
-        seo_title=extracted.seo_title,
-        authors=list(extracted.authors),
-        published_at=pub.value if pub else None,
-        published_source=pub.source if pub else None,
-        published_tz=pub.tz_offset_minutes if pub else None,
-        modified_at=mod.value if mod else None,
-        modified_source=mod.source if mod else None,
-        modified_tz=mod.tz_offset_minutes if mod else None,
-        language=extracted.language,
-        categories=list(extracted.categories),
-        tags=list(extracted.tags),
-        description=extracted.description,
-        image=extracted.image,
-        sitename=extracted.sitename,
-        canonical_url=extracted.canonical_url,
-        text=text,
-        text_hash=text_hash,
-        simhash=fingerprints.to_signed64(sim) if sim is not None else None,
-        error=extracted.error,
-    )
+    return {
+        "capture_id": capture_id,
+        "extractor_id": extracted.extractor_id,
+        "state": extracted.state.value,
+        "title": extracted.title,
+        "seo_title": extracted.seo_title,
+        "authors": list(extracted.authors),
+        "published_at": pub.value if pub else None,
+        "published_source": pub.source if pub else None,
+        "published_tz": pub.tz_offset_minutes if pub else None,
+        "modified_at": mod.value if mod else None,
+        "modified_source": mod.source if mod else None,
+        "modified_tz": mod.tz_offset_minutes if mod else None,
+        "language": extracted.language,
+        "categories": list(extracted.categories),
+        "tags": list(extracted.tags),
+        "description": extracted.description,
+        "image": extracted.image,
+        "sitename": extracted.sitename,
+        "canonical_url": extracted.canonical_url,
+        "text": text,
+        "text_hash": text_hash,
+        "simhash": fingerprints.to_signed64(sim) if sim is not None else None,
+        "error": extracted.error,
+        "created_at": utcnow(),
+    }
+
+
+def add_extraction(session: Session, capture_id: int, extracted: Extracted) -> Extraction:
+    """Insert the extractions row for a capture (one per capture and extractor_id)."""
+    row = Extraction(**extraction_values(capture_id, extracted))
     session.add(row)
     session.flush()
     return row
+
+
+def _insert_extraction(session: Session, values: dict[str, Any]) -> Extraction:
+    """add_extraction as one Core insert; the Extraction returned is detached (read only)."""
+    extraction_id = session.execute(_INSERT_EXTRACTION, values).scalar_one()
+    return Extraction(id=int(extraction_id), **values)
 
 
 def find_article(
@@ -189,20 +235,8 @@ def find_article(
     )
     if not wanted:
         return None
-    stmt = (
-        select(Article)
-        .where(
-            or_(
-                Article.canonical_url.in_(wanted),
-                Article.id.in_(select(ArticleUrl.article_id).where(ArticleUrl.url.in_(wanted))),
-            )
-        )
-        .order_by(Article.id)
-        .limit(1)
-    )
-    if lock and is_postgresql(session):
-        stmt = stmt.with_for_update()
-    return session.scalars(stmt).first()
+    stmt = _FIND_ARTICLE_LOCKED if lock and is_postgresql(session) else _FIND_ARTICLE
+    return session.scalars(stmt, {"wanted": wanted}).first()
 
 
 def record(
@@ -242,7 +276,8 @@ def record(
                 )
         return RecordResult(Outcome.SKIPPED, capture_id)
 
-    extraction = add_extraction(session, capture_id, extracted)
+    values = extraction_values(capture_id, extracted)
+    extraction = _insert_extraction(session, values)
     if not extracted.has_body:
         status = "gone" if capture.status in (404, 410) else _STATE_STATUS.get(extracted.state)
         if status:
@@ -258,8 +293,11 @@ def record(
     canonical = urls.choose_canonical(capture.final_url or capture.url, extracted.canonical_url)
     article = find_article(session, canonical, *fetched, lock=True)
     if article is None:
-        article = _create_article(session, site, canonical, capture.fetched_at)
-    if article is None:  # lost a race on PostgreSQL: the other worker's row is now visible
+        article_id = _new_article(session, site, canonical, capture.fetched_at, extraction)
+        if article_id is not None:
+            _add_variants(session, article_id, canonical, *fetched)
+            return RecordResult(Outcome.NEW, capture_id, extraction.id, article_id, 1)
+        # lost a race on PostgreSQL: the other worker's row is now visible
         article = find_article(session, canonical, lock=True)
         assert article is not None
     _add_variants(session, article.id, canonical, *fetched)
@@ -279,25 +317,58 @@ def record_stored(
     return record(session, capture_from_row(row), extracted, capture_id=capture_id)
 
 
-def _create_article(
-    session: Session, site: str, canonical: str, seen_at: datetime
-) -> Article | None:
-    stmt = (
-        insert_for(session, Article)
-        .values(
-            site=site,
-            canonical_url=canonical,
-            first_seen_at=seen_at,
-            last_seen_at=seen_at,
-            last_changed_at=seen_at,
-            current_version=0,
-            status="ok",
-        )
-        .on_conflict_do_nothing(index_elements=["canonical_url"])
-        .returning(Article)
+def _new_article(
+    session: Session, site: str, canonical: str, seen_at: datetime, extraction: Extraction
+) -> int | None:
+    """A new article with its first version, as Core inserts: the article row is inserted
+    with its title and text, so the FTS5 insert trigger indexes it once (an insert, then an
+    update of title and text, indexed it twice). What add_version() would make of an
+    article with no version. None when another worker created the article first."""
+    signed = extraction.simhash
+    bands = fingerprints.bands(fingerprints.from_signed64(signed)) if signed is not None else None
+    values = {
+        "site": site,
+        "canonical_url": canonical,
+        "first_seen_at": seen_at,
+        "last_seen_at": seen_at,
+        "last_changed_at": seen_at,
+        "current_version": 1,
+        "status": "paywalled" if extraction.state == "paywalled" else "ok",
+        "title": extraction.title,
+        "seo_title": extraction.seo_title,
+        "text": extraction.text,
+        "authors": extraction.authors,
+        "published_at": extraction.published_at,
+        "modified_at": extraction.modified_at,
+        "language": extraction.language,
+        "simhash": signed,
+        "simhash_band0": bands[0] if bands else None,
+        "simhash_band1": bands[1] if bands else None,
+        "simhash_band2": bands[2] if bands else None,
+        "simhash_band3": bands[3] if bands else None,
+    }
+    article_id = session.execute(_INSERT_ARTICLE[dialect_of(session)], values).scalar()
+    if article_id is None:
+        return None
+    session.execute(
+        _INSERT_VERSION,
+        {
+            "article_id": article_id,
+            "n": 1,
+            "extraction_id": extraction.id,
+            "content_hash": extraction.text_hash
+            or fingerprints.content_hash(extraction.title, None),
+            "title": extraction.title,
+            "seo_title": extraction.seo_title,
+            "first_seen_at": seen_at,
+            "last_seen_at": seen_at,
+            "change_kind": None,
+            "chars_added": 0,
+            "chars_removed": 0,
+        },
     )
-    # An ORM-enabled RETURNING hands back the new Article itself: no second SELECT.
-    return session.scalars(stmt).first()
+    cluster_of(session, article_id, signed, bands, seen_at, None)
+    return int(article_id)
 
 
 def _add_variants(session: Session, article_id: int, *variants: str | None) -> None:
@@ -306,8 +377,4 @@ def _add_variants(session: Session, article_id: int, *variants: str | None) -> N
         for u in sorted({v for v in variants if v})
     ]
     if rows:
-        session.execute(
-            insert_for(session, ArticleUrl)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["url"])
-        )
+        session.execute(_INSERT_VARIANTS[dialect_of(session)], rows)

@@ -5,13 +5,25 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import exists, select
+from sqlalchemy import Table, bindparam, exists, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from storage import urls
-from storage.db import insert_for
+from storage.db import DIALECT_INSERTS, dialect_of
 from storage.models import Article, ArticleUrl, CaptureRow, Extraction, UrlState
+
+_URL_STATE = cast(Table, UrlState.__table__)
+# Built once: the archive writer runs these for every page.
+_INSERT_STATE = {
+    name: insert(_URL_STATE)
+    .on_conflict_do_nothing(index_elements=["url"])
+    .returning(_URL_STATE.c.url)
+    for name, insert in DIALECT_INSERTS.items()
+}
+_FIRST_REVISIT = update(_URL_STATE).where(_URL_STATE.c.url == bindparam("key"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,20 +115,48 @@ def note_fetch(
     """Record a fetch's outcome: validators on success, a growing back-off on failure."""
     row = session.get(UrlState, url)
     if row is None:
-        row = session.scalars(
-            insert_for(session, UrlState)
-            .values(
-                url=url,
-                site=site,
-                page_kind=page_kind,
-                consecutive_errors=0,
-                revisit_step=0,
-                unchanged_checks=0,
-            )
-            .on_conflict_do_nothing(index_elements=["url"])
-            .returning(UrlState)
-        ).first() or session.get(UrlState, url)  # another worker inserted it just now
+        # A URL fetched for the first time (every page of a first crawl): one INSERT of the
+        # row as the rules below leave a fresh one, not an INSERT and then an UPDATE.
+        fresh = UrlState(
+            url=url,
+            site=site,
+            page_kind=page_kind,
+            consecutive_errors=0,
+            revisit_step=0,
+            unchanged_checks=0,
+        )
+        _apply_fetch(
+            fresh,
+            page_kind,
+            status,
+            fetched_at,
+            etag,
+            last_modified,
+            payload_digest,
+            error,
+            backoff_base,
+        )
+        values = {c.key: getattr(fresh, c.key) for c in _URL_STATE.columns}
+        if session.execute(_INSERT_STATE[dialect_of(session)], values).first() is not None:
+            return
+        row = session.get(UrlState, url)  # another worker inserted it just now
         assert row is not None
+    _apply_fetch(
+        row, page_kind, status, fetched_at, etag, last_modified, payload_digest, error, backoff_base
+    )
+
+
+def _apply_fetch(
+    row: UrlState,
+    page_kind: str,
+    status: int | None,
+    fetched_at: datetime,
+    etag: str | None,
+    last_modified: str | None,
+    payload_digest: str | None,
+    error: bool,
+    backoff_base: timedelta,
+) -> None:
     row.last_status = status
     row.last_checked_at = fetched_at
     row.page_kind = row.page_kind or page_kind
@@ -153,6 +193,16 @@ def schedule_revisit(
     category page links to is fetched on every run, and those fetches must not use up the
     1d/3d/7d checks that catch late edits.
     """
+    if first and session.identity_map.get(identity_key(UrlState, url)) is None:
+        # A new article: the step does not depend on the row, so one UPDATE (a no-op when
+        # there is no row), not a SELECT and then an UPDATE. No object of this row is
+        # loaded in the session (checked above), so none goes stale.
+        next_check = checked_at + ladder[0] if ladder else None
+        session.execute(
+            _FIRST_REVISIT,
+            {"key": url, "article_id": article_id, "revisit_step": 0, "next_check_at": next_check},
+        )
+        return
     row = session.get(UrlState, url)
     if row is None:
         return

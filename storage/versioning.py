@@ -7,10 +7,13 @@ seen within a few days share a cluster id.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from storage import fingerprints, textdiff
 from storage.models import Article, Extraction, Version
@@ -18,6 +21,20 @@ from storage.records import Outcome
 
 CLUSTER_MAX_DISTANCE = 3
 CLUSTER_WINDOW = timedelta(days=4)
+
+_ARTICLES = cast(Table, Article.__table__)
+# Built once: cluster_of runs for every new article version on the archive writer thread.
+_CANDIDATES = select(_ARTICLES.c.id, _ARTICLES.c.simhash, _ARTICLES.c.cluster_id).where(
+    _ARTICLES.c.id != bindparam("article_id"),
+    or_(
+        _ARTICLES.c.simhash_band0 == bindparam("band0"),
+        _ARTICLES.c.simhash_band1 == bindparam("band1"),
+        _ARTICLES.c.simhash_band2 == bindparam("band2"),
+        _ARTICLES.c.simhash_band3 == bindparam("band3"),
+    ),
+    _ARTICLES.c.first_seen_at >= bindparam("since"),
+    _ARTICLES.c.first_seen_at <= bindparam("until"),
+)
 
 
 def seen_again(session: Session, article: Article, seen_at: datetime) -> None:
@@ -138,23 +155,44 @@ def cluster(session: Session, article: Article) -> None:
     """Join the cluster of a near-duplicate seen within a few days (banded simhash lookup)."""
     if article.simhash is None or article.simhash_band0 is None:
         return
+    bands = (
+        article.simhash_band0,
+        article.simhash_band1,
+        article.simhash_band2,
+        article.simhash_band3,
+    )
+    cluster_of(
+        session, article.id, article.simhash, bands, article.first_seen_at, article.cluster_id
+    )
+
+
+def cluster_of(
+    session: Session,
+    article_id: int,
+    simhash: int | None,
+    bands: Sequence[int | None] | None,
+    first_seen_at: datetime,
+    cluster_id: int | None,
+) -> None:
+    """cluster() for an article given by its columns (record() inserts new ones as Core rows)."""
+    if simhash is None or bands is None or bands[0] is None:
+        return
     # Crawl time, not the page's claimed date: wire copies are fetched within days of each
     # other, and published_at is missing or wrong too often to gate on.
-    when = article.first_seen_at
-    candidates = session.scalars(
-        select(Article).where(
-            Article.id != article.id,
-            or_(
-                Article.simhash_band0 == article.simhash_band0,
-                Article.simhash_band1 == article.simhash_band1,
-                Article.simhash_band2 == article.simhash_band2,
-                Article.simhash_band3 == article.simhash_band3,
-            ),
-            Article.first_seen_at >= when - CLUSTER_WINDOW,
-            Article.first_seen_at <= when + CLUSTER_WINDOW,
-        )
+    when = first_seen_at
+    candidates = session.execute(
+        _CANDIDATES,
+        {
+            "article_id": article_id,
+            "band0": bands[0],
+            "band1": bands[1],
+            "band2": bands[2],
+            "band3": bands[3],
+            "since": when - CLUSTER_WINDOW,
+            "until": when + CLUSTER_WINDOW,
+        },
     ).all()
-    mine = fingerprints.from_signed64(article.simhash)
+    mine = fingerprints.from_signed64(simhash)
     near = [
         c
         for c in candidates
@@ -165,15 +203,22 @@ def cluster(session: Session, article: Article) -> None:
     if not near:
         return
     found = {c.cluster_id for c in near if c.cluster_id is not None}
-    if article.cluster_id is not None:
-        found.add(article.cluster_id)
-    cluster_id = min([*found, article.id, *(c.id for c in near)])
+    if cluster_id is not None:
+        found.add(cluster_id)
+    new_id = min([*found, article_id, *(c.id for c in near)])
     # Merge whole clusters, not just the neighbours found: A~C and B~C put A, B, C and
     # everything already clustered with A or B under one id.
-    members = [article.id, *(c.id for c in near)]
-    stmt = update(Article).values(cluster_id=cluster_id)
+    members = [article_id, *(c.id for c in near)]
+    stmt = update(_ARTICLES).values(cluster_id=new_id)
     if found:
-        stmt = stmt.where(or_(Article.id.in_(members), Article.cluster_id.in_(found)))
+        stmt = stmt.where(or_(_ARTICLES.c.id.in_(members), _ARTICLES.c.cluster_id.in_(found)))
     else:
-        stmt = stmt.where(Article.id.in_(members))
-    session.execute(stmt, execution_options={"synchronize_session": "fetch"})
+        stmt = stmt.where(_ARTICLES.c.id.in_(members))
+    session.execute(stmt)
+    # A Core UPDATE: bring the articles this session has loaded up to date by hand (what
+    # the ORM's synchronize_session does, without its extra SELECT or RETURNING pass).
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Article) and (
+            obj.__dict__.get("id") in members or obj.__dict__.get("cluster_id") in found
+        ):
+            set_committed_value(obj, "cluster_id", new_id)

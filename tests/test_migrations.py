@@ -10,7 +10,14 @@ import pytest
 from alembic import command
 from sqlalchemy import inspect
 
-from storage.db import alembic_config, current_revision, head_revision, make_engine, upgrade
+from storage.db import (
+    Archive,
+    alembic_config,
+    current_revision,
+    head_revision,
+    make_engine,
+    upgrade,
+)
 from storage.errors import DatabaseError
 
 
@@ -80,5 +87,36 @@ def test_a_database_newer_than_the_code_is_one_clear_error(sqlite_url: str) -> N
             conn.exec_driver_sql("UPDATE alembic_version SET version_num = 'fffffffffff'")
         with pytest.raises(DatabaseError, match="newer than this newsarchive"):
             upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+def test_an_archive_at_head_opens_without_loading_alembic(sqlite_url: str, tmp_path: Path) -> None:
+    """A crawl's start-up checks the revision with one SELECT; Alembic loads only to migrate."""
+    engine = make_engine(sqlite_url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    probe = (
+        "import sys; from storage.db import Archive, _shipped_head, head_revision\n"
+        f"Archive({sqlite_url!r}).close()\n"
+        "print('alembic' in sys.modules, _shipped_head() == head_revision())"
+    )
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "True"]
+
+
+def test_an_archive_behind_head_is_still_migrated_on_open(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    try:
+        upgrade(engine, "0001")
+        engine.dispose()
+        Archive(sqlite_url).close()
+        assert current_revision(engine) == head_revision()
     finally:
         engine.dispose()

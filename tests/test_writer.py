@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from warcio.archiveiterator import ArchiveIterator
 
 from crawler.writer import ArchiveWriter, Exchange
 from storage.db import Archive
@@ -83,3 +84,33 @@ def test_a_failed_capture_fails_its_early_future_too(archive: Archive, tmp_path:
         assert _captures(archive) == 0
     finally:
         writer.close()
+
+
+def test_a_failing_job_does_not_undo_the_others_in_its_batch(
+    archive: Archive, tmp_path: Path
+) -> None:
+    """A batch commits in one go; when one job fails, the others are run again one by one and
+    commit, and each capture's WARC record is still written once."""
+    warc = WarcStore(tmp_path / "warc")
+    writer = ArchiveWriter(archive, warc, batch_wait=0.5)
+    try:
+        first = writer.capture(_exchange("http://127.0.0.1:8000/2026/11/30/one/"))
+        bad = writer.submit(lambda _s: 1 / 0)
+        second = writer.capture(_exchange("http://127.0.0.1:8000/2026/11/30/two/"))
+        refs = [first.result(timeout=10), second.result(timeout=10)]
+        with pytest.raises(ZeroDivisionError):
+            bad.result(timeout=10)
+    finally:
+        writer.close()
+    assert _captures(archive) == 2
+    records = []
+    for path in sorted((tmp_path / "warc").iterdir()):
+        with path.open("rb") as fh:
+            records += [
+                r.rec_headers.get_header("WARC-Target-URI")
+                for r in ArchiveIterator(fh)
+                if r.rec_type == "response"
+            ]
+    assert sorted(records) == sorted(r.capture.url for r in refs)
+    for ref in refs:
+        assert warc.read(ref.capture.warc_file, ref.capture.warc_offset).payload == BODY

@@ -2,7 +2,8 @@
 
 The crawl's event loop never writes a file or the database itself: it hands jobs to this
 thread and awaits their futures. Jobs are taken in batches and committed in one
-transaction (each job in its own SAVEPOINT, so one bad job does not undo the others).
+transaction; when a job fails, the batch is run again with each job in its own SAVEPOINT,
+so one bad job does not undo the others.
 The WARC record of a capture is flushed before the transaction that points at it commits.
 """
 
@@ -230,8 +231,8 @@ class ArchiveWriter:
                 job.future.set_result(value)
 
     def _run_batch_at_once(self, batch: list[_WriteTask]) -> bool:
-        """Run the batch's jobs in one transaction without a SAVEPOINT each (two statements
-        per job, and FTS5 flushes its pending index at every savepoint). False, with
+        """Run the batch's jobs in one transaction without a SAVEPOINT each (a flush check
+        and two statements per job, on the crawl's serial thread). False, with
         everything rolled back, when a job or the commit failed: the caller then runs the
         batch again job by job, so one bad job still does not undo the others. Jobs may run
         twice this way, which they already must allow (a deadlock victim is retried): the

@@ -14,7 +14,6 @@ from typing import Any
 
 import trafilatura
 from lxml.html import HtmlElement
-from trafilatura.utils import load_html
 
 from crawler.extraction.authors import pick_authors
 from crawler.extraction.dates import pick_dates
@@ -29,6 +28,7 @@ from crawler.extraction.fields import (
     tags,
 )
 from crawler.extraction.page_states import classify
+from crawler.extraction.parsing import parse_html
 from crawler.extraction.structured import read_page_data
 from crawler.extraction.titles import clean, host_key, pick_titles, site_names
 from storage.records import DatedValue, Extracted, PageState
@@ -138,7 +138,7 @@ def _extract(
     page_html, encoding = decode_html(body, content_type)
     if reason := _not_html(page_html, content_type):
         return _failed(PageState.ERROR, reason, encoding)
-    tree = load_html(page_html)
+    tree = parse_html(page_html)
     if tree is None:
         return _failed(PageState.ERROR, "not parseable as HTML", encoding)
     text = _body_text(tree, url, trafilatura_options)

@@ -7,6 +7,7 @@ re-extraction knows which stored extractions are stale.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -56,6 +57,8 @@ _HTML_SIGNS = (
     "<style", "<script", "<link",
 )  # fmt: skip
 _BINARY_SHARE = 0.1
+# Replacement characters and control characters other than \t \n \r \f: binary content.
+_JUNK = re.compile("[\x00-\x08\x0b\x0e-\x1f\ufffd]")
 _PRECISION_RETRY_WORDS = 100
 _RECALL_RETRY_WORDS = 30
 _RETRY_GAIN = 3
@@ -84,7 +87,7 @@ def _not_html(text: str, content_type: str | None) -> str | None:
     if mime.startswith(_NOT_HTML_TYPES) and not looks_html:
         return f"content type {mime} is not HTML"
     sample = text[:4096]
-    junk = sum(1 for ch in sample if ch == "\ufffd" or (ch < " " and ch not in "\t\n\r\f"))
+    junk = len(_JUNK.findall(sample))
     if junk > _BINARY_SHARE * len(sample):
         return "binary content, not HTML"
     if not looks_html:

@@ -185,7 +185,7 @@ def _assemble(
     hints: ExtractionHints,
 ) -> Extracted:
     data = read_page_data(tree)
-    page_title = clean(tree.findtext(".//head/title") or "")
+    page_title = clean(data.title_text() or "")
     state, reason = classify(tree, data, text, page_title, lambda: page_html, status)
     extra = {"encoding": encoding}
     if reason:
@@ -214,8 +214,8 @@ def _assemble(
         categories=categories(tree, data),
         tags=tags(data),
         description=description(data),
-        image=lead_image(tree, data, url),
+        image=lead_image(data, url),
         sitename=sitename(tree, sites),
-        canonical_url=canonical_url(tree, data, url),
+        canonical_url=canonical_url(data, url),
         extra=extra,
     )

@@ -85,3 +85,18 @@ def terminate_workers(pool: ProcessPoolExecutor) -> None:
     """End a pool's worker processes: a running call cannot be cancelled otherwise."""
     for proc in list((getattr(pool, "_processes", None) or {}).values()):
         proc.terminate()
+
+
+def repair_html(text: str, beginning: str) -> str:
+    """trafilatura's repairs before parsing (control characters, a DOCTYPE with a slash, a
+    self-closing <html/>), as its load_html applies them; `beginning` is text[:50].lower()."""
+    from trafilatura.utils import repair_faulty_html
+
+    return repair_faulty_html(text, beginning)
+
+
+def html_element_classes() -> dict[str, type]:
+    """lxml.html's element classes by tag name (form, input, ...), as its parser assigns them."""
+    from lxml.html import HtmlElementClassLookup
+
+    return dict(HtmlElementClassLookup._default_element_classes)

@@ -13,23 +13,26 @@ from __future__ import annotations
 
 import hashlib
 import re
+import string
+import struct
 import unicodedata
+from functools import cache, lru_cache
 
 _MASK64 = (1 << 64) - 1
 _SIGN64 = 1 << 63
 BAND_BITS = 16
 
 # NFKC leaves these alone; they differ between CMS themes and "smart quotes" settings.
-_TYPOGRAPHY = str.maketrans(
-    {
-        **dict.fromkeys("\u2018\u2019\u201a\u201b\u2032\u2035\u02bc\uff07", "'"),
-        **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u2036\u00ab\u00bb\uff02", '"'),
-        **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d", "-"),
-        # zero-width space/joiners, word joiner, BOM, soft hyphen: invisible to a reader
-        **dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff\u00ad", ""),
-    }
-)
-_WHITESPACE = re.compile(r"\s+")
+_TYPOGRAPHY: dict[str, str] = {
+    **dict.fromkeys("\u2018\u2019\u201a\u201b\u2032\u2035\u02bc\uff07", "'"),
+    **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u2036\u00ab\u00bb\uff02", '"'),
+    **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d", "-"),
+    # zero-width space/joiners, word joiner, BOM, soft hyphen: invisible to a reader
+    **dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff\u00ad", ""),
+}
+# One regex scan finds the few such characters; str.translate looks up every character
+# of a non-ASCII text in a dict (8x slower on the benchmark's articles).
+_TYPOGRAPHIC = re.compile("[" + "".join(map(re.escape, _TYPOGRAPHY)) + "]")
 
 # simhash_body(): edge paragraphs shorter than _SHORT_LINE_WORDS, or credit-like and at most
 # _CREDIT_LINE_WORDS long, are bylines/credits; at least _MIN_CORE_PARAGRAPHS must remain.
@@ -47,8 +50,13 @@ def normalize_text(s: str | None) -> str:
     """NFKC, straight quotes, ASCII hyphens, no invisible characters, single spaces; keeps case."""
     if not s:
         return ""
-    s = unicodedata.normalize("NFKC", s).translate(_TYPOGRAPHY)
-    return _WHITESPACE.sub(" ", s).strip()
+    s = _TYPOGRAPHIC.sub(_typographic_plain, unicodedata.normalize("NFKC", s))
+    # str.split() splits at exactly the characters the regex \s matches (str.isspace).
+    return " ".join(s.split())
+
+
+def _typographic_plain(match: re.Match[str]) -> str:
+    return _TYPOGRAPHY[match[0]]
 
 
 def content_hash(title: str | None, text: str | None) -> str:
@@ -90,14 +98,59 @@ def simhash(text: str | None) -> int:
 
     trafilatura's Simhash (bag of words, longer words preferred) over simhash_body(text): the
     normalised, lower-cased text without its first paragraph and short trailing lines, when the
-    text has paragraphs (newline-separated, as trafilatura extracts them).
+    text has paragraphs (newline-separated, as trafilatura extracts them). Bit for bit the
+    value of `trafilatura.deduplication.Simhash(simhash_body(text), length=64).hash`, in a
+    third of its time (tests/test_fingerprints.py holds them equal on real articles).
     """
-    # Imported here: importing trafilatura takes a few hundred ms, and the crawl process,
-    # which imports this module through storage.ingest, gets its simhashes from the
-    # extraction workers (whose forkserver preloads trafilatura).
-    from trafilatura.deduplication import Simhash
+    tokens = _sample_tokens(simhash_body(text))
+    # Charikar: bit i is set when at least half of the tokens' hashes have bit i set
+    # (trafilatura adds +1/-1 per token and bit, and keeps the bits whose sum is >= 0).
+    # Each token's hash is spread into 64 fields of 32 bits, one per bit, so one integer
+    # addition per token counts all 64 bits at once.
+    counts = struct.unpack(
+        _FIELDS_FORMAT, sum(map(_spread, tokens)).to_bytes(_FIELDS_BYTES, "little")
+    )
+    half = len(tokens)
+    return sum(1 << i for i, count in enumerate(counts) if 2 * count >= half)
 
-    return int(Simhash(simhash_body(text), length=64).hash) & _MASK64
+
+_SIMHASH_BITS = 64
+_FIELD_BYTES = 4
+_FIELDS_BYTES = _SIMHASH_BITS * _FIELD_BYTES
+_FIELDS_FORMAT = f"<{_SIMHASH_BITS}I"
+# A byte's 8 bits as 8 little-endian 32-bit fields holding 0 or 1, least significant first.
+_BYTE_FIELDS = [
+    b"".join((byte >> bit & 1).to_bytes(_FIELD_BYTES, "little") for bit in range(8))
+    for byte in range(256)
+]
+_SAMPLE_MIN_TOKENS = _SIMHASH_BITS // 2
+
+
+@lru_cache(maxsize=2**14)
+def _spread(token: str) -> int:
+    """The token's 64-bit hash (trafilatura's: blake2b, 8 bytes, big-endian), one bit per field."""
+    digest = hashlib.blake2b(token.encode(), digest_size=8).digest()
+    return int.from_bytes(b"".join([_BYTE_FIELDS[byte] for byte in reversed(digest)]), "little")
+
+
+@cache
+def _punctuation_to_spaces() -> dict[int, str]:
+    # Built on first use (it scans all of Unicode): only texts without Latin-style tokens.
+    return str.maketrans(
+        {i: " " for i in range(0x110000) if unicodedata.category(chr(i))[0] == "P"}
+    )
+
+
+def _sample_tokens(text: str) -> list[str]:
+    """trafilatura's sample_tokens(text, 64): the words Simhash hashes, longer ones preferred."""
+    tokens = [t for token in text.split() if (t := token.strip(string.punctuation)).isalnum()]
+    if not tokens:  # punctuation outside ASCII, e.g. Chinese
+        tokens = [t for t in text.translate(_punctuation_to_spaces()).split() if t.isalnum()]
+    for shortest in range(4, 0, -1):
+        sample = [t for t in tokens if len(t) > shortest]
+        if len(sample) >= _SAMPLE_MIN_TOKENS:
+            return sample
+    return tokens
 
 
 def to_signed64(x: int) -> int:

@@ -131,3 +131,25 @@ def test_categories_and_tags_from_meta_and_json_ld() -> None:
     result = extract(page, URL, NOW)
     assert result.categories == ("News", "Coast", "Weather")
     assert result.tags == ("Piers", "storms", "harbour")
+
+
+def test_canonical_url_resolves_against_the_heads_first_base_with_an_href() -> None:
+    words = " ".join(f"word{i}" for i in range(120))
+    page = (
+        "<html><head><title>A story</title><base target='_blank'>"
+        "<base href='https://cdn.example.org/news/'><base href='https://second.example/'>"
+        "<link rel='canonical'><link rel='alternate stylesheet' href='x.css'>"
+        "<link rel='Canonical' href='story-1.html'></head>"
+        f"<body><base href='https://in-the-body.example/'><article><p>{words}</p></article>"
+        "</body></html>"
+    )
+    result = extract(page.encode(), "https://www.example.com/a/b", datetime(2024, 1, 1, tzinfo=UTC))
+    assert result.canonical_url == "https://cdn.example.org/news/story-1.html"
+    without_base = page.replace("<base href='https://cdn.example.org/news/'>", "").replace(
+        "<base href='https://second.example/'>", ""
+    )
+    result = extract(
+        without_base.encode(), "https://www.example.com/a/b", datetime(2024, 1, 1, tzinfo=UTC)
+    )
+    # A <base> outside the <head> is not the document's base URL.
+    assert result.canonical_url == "https://www.example.com/a/story-1.html"

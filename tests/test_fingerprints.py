@@ -14,6 +14,7 @@ from storage.fingerprints import (
     hamming,
     normalize_text,
     simhash,
+    simhash_body,
     to_signed64,
 )
 from storage.textdiff import diff_size
@@ -254,3 +255,46 @@ def test_diff_size_stays_fast_on_long_and_repetitive_texts() -> None:
     assert diff_size(long_article, edited) == (changed, changed)
     assert diff_size("a b " * 5000, "b a " * 5000)[0] <= 1
     assert time.perf_counter() - started < 2.0
+
+
+def _trafilatura_simhash(text: str | None) -> int:
+    from trafilatura.deduplication import Simhash
+
+    return int(Simhash(simhash_body(text), length=64).hash)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        None,
+        "",
+        "...",
+        "a b c",
+        "Short words only: a an the of to in on at by it is.",
+        "中国的经济增长在第三季度放缓。政府表示将采取更多措施。",
+        "数字\u3002第二段落\u3002" * 30,
+        "Ünïcödé wörds, ÇA VA, naïve café résumé\u00a0façade " * 20,
+        WATER_ARTICLE,
+        FOOTBALL_ARTICLE,
+        "repeat " * 5000 + "other words here",
+    ],
+)
+def test_simhash_is_trafilatura_simhash_bit_for_bit(text: str | None) -> None:
+    # simhash() counts the bits its own way (faster); the stored values must not change.
+    assert simhash(text) == _trafilatura_simhash(text)
+
+
+def test_simhash_is_trafilatura_simhash_on_real_pages() -> None:
+    import gzip
+
+    from tests.conftest import DATASETS, IN_CI
+
+    pages = sorted((DATASETS / "article-extraction-benchmark" / "html").glob("*.html.gz"))
+    if not pages:
+        if IN_CI:
+            pytest.fail("article-extraction-benchmark dataset missing (set NEWSARCHIVE_DATASETS)")
+        pytest.skip("article-extraction-benchmark dataset not present")
+    # Whole pages as text: markup, scripts and all, many more kinds of tokens than articles.
+    for path in pages[:60]:
+        text = gzip.decompress(path.read_bytes()).decode("utf-8", "replace")
+        assert simhash(text) == _trafilatura_simhash(text), path.name

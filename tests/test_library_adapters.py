@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 
+import pytest
 from apscheduler.executors.base import BaseExecutor
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -70,3 +71,56 @@ def test_process_pool_keeps_its_processes() -> None:
         assert not any(p.is_alive() for p in procs)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def test_lxml_html_element_classes_are_where_crawler_internals_looks() -> None:
+    # crawler.internals.html_element_classes: the classes lxml.html's parser gives by tag.
+    import lxml.html
+    from lxml.html import HtmlElementClassLookup
+
+    from crawler import internals
+
+    classes = internals.html_element_classes()
+    assert classes == {
+        "form": lxml.html.FormElement,
+        "input": lxml.html.InputElement,
+        "select": lxml.html.SelectElement,
+        "textarea": lxml.html.TextareaElement,
+        "label": lxml.html.LabelElement,
+    }
+    lookup = HtmlElementClassLookup()
+    for tag, cls in classes.items():
+        assert lookup.lookup("element", None, None, tag) is cls
+
+
+_PAGES = [
+    "<html><head><title>T</title></head><body><p>Text</p></body></html>",
+    "<!DOCTYPE html/>\n<html><body><p>slash in the doctype</p></body></html>",
+    '<!doctype html>\n<html lang="en"/>\n<head></head><body><p>self-closing html</p></body>',
+    "<html><body><p>control\x00 chars\x0b and \ufffe non-characters\x1f</p></body></html>",
+    '<?xml version="1.0" encoding="utf-8"?><html><body><p>declared</p></body></html>',
+    "<p>a fragment</p>",
+    "just text, no markup",
+    "<html></html>",
+    "<div><p>one</p></div><div><p>two</p></div>",
+    "<html><body><form action='/s'><label for='q'>Q</label><input name='q'>"
+    "<select><option>a</option></select><textarea>t</textarea></form>"
+    "<!-- a comment --><?pi x?><p>&amp; &nbsp; caf\u00e9 \U0001f600</p></body></html>",
+]
+
+
+@pytest.mark.parametrize("text", _PAGES)
+def test_parse_html_is_trafilaturas_load_html(text: str) -> None:
+    # crawler.internals.repair_html: crawler.extraction.parsing mirrors trafilatura's
+    # load_html (its repairs, parser settings, fallbacks and rejection of non-HTML) with
+    # a faster element class lookup. Same tree, same element classes, or both None.
+    from lxml import etree
+    from trafilatura.utils import load_html
+
+    from crawler.extraction.parsing import parse_html
+
+    theirs, ours = load_html(text), parse_html(text)
+    assert (theirs is None) == (ours is None)
+    if theirs is not None and ours is not None:
+        assert etree.tostring(ours) == etree.tostring(theirs)
+        assert [type(el) for el in ours.iter()] == [type(el) for el in theirs.iter()]

@@ -7,6 +7,7 @@ re-extraction knows which stored extractions are stale.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,7 +15,6 @@ from typing import Any
 
 import trafilatura
 from lxml.html import HtmlElement
-from trafilatura.utils import load_html
 
 from crawler.extraction.authors import pick_authors
 from crawler.extraction.dates import pick_dates
@@ -29,6 +29,7 @@ from crawler.extraction.fields import (
     tags,
 )
 from crawler.extraction.page_states import classify
+from crawler.extraction.parsing import parse_html
 from crawler.extraction.structured import read_page_data
 from crawler.extraction.titles import clean, host_key, pick_titles, site_names
 from storage.records import DatedValue, Extracted, PageState
@@ -59,6 +60,8 @@ _HTML_SIGNS = (
     "<style", "<script", "<link",
 )  # fmt: skip
 _BINARY_SHARE = 0.1
+# Replacement characters and control characters other than \t \n \r \f: binary content.
+_JUNK = re.compile("[\x00-\x08\x0b\x0e-\x1f\ufffd]")
 _PRECISION_RETRY_WORDS = 100
 _RECALL_RETRY_WORDS = 30
 _RETRY_GAIN = 3
@@ -87,7 +90,7 @@ def _not_html(text: str, content_type: str | None) -> str | None:
     if mime.startswith(_NOT_HTML_TYPES) and not looks_html:
         return f"content type {mime} is not HTML"
     sample = text[:4096]
-    junk = sum(1 for ch in sample if ch == "\ufffd" or (ch < " " and ch not in "\t\n\r\f"))
+    junk = len(_JUNK.findall(sample))
     if junk > _BINARY_SHARE * len(sample):
         return "binary content, not HTML"
     if not looks_html:
@@ -141,7 +144,7 @@ def _extract(
     page_html, encoding = decode_html(body, content_type)
     if reason := _not_html(page_html, content_type):
         return _failed(PageState.ERROR, reason, encoding)
-    tree = load_html(page_html)
+    tree = parse_html(page_html)
     if tree is None:
         return _failed(PageState.ERROR, "not parseable as HTML", encoding)
     text = _body_text(tree, url, trafilatura_options)
@@ -185,7 +188,7 @@ def _assemble(
     hints: ExtractionHints,
 ) -> Extracted:
     data = read_page_data(tree)
-    page_title = clean(tree.findtext(".//head/title") or "")
+    page_title = clean(data.title_text() or "")
     state, reason = classify(tree, data, text, page_title, lambda: page_html, status)
     extra = {"encoding": encoding}
     if reason:
@@ -214,8 +217,8 @@ def _assemble(
         categories=categories(tree, data),
         tags=tags(data),
         description=description(data),
-        image=lead_image(tree, data, url),
+        image=lead_image(data, url),
         sitename=sitename(tree, sites),
-        canonical_url=canonical_url(tree, data, url),
+        canonical_url=canonical_url(data, url),
         extra=extra,
     )

@@ -102,11 +102,10 @@ def description(data: PageData) -> str | None:
     return None
 
 
-def _absolute(tree: HtmlElement, url: str, link: str | None) -> str | None:
+def _absolute(data: PageData, url: str, link: str | None) -> str | None:
     if not link or not link.strip():
         return None
-    base = tree.find(".//head/base[@href]")
-    base_url = urljoin(url, base.get("href", "")) if base is not None else url
+    base_url = urljoin(url, data.base_href) if data.base_href is not None else url
     try:
         absolute = urljoin(base_url, link.strip())
         scheme = urlsplit(absolute).scheme
@@ -115,25 +114,25 @@ def _absolute(tree: HtmlElement, url: str, link: str | None) -> str | None:
     return absolute if scheme in ("http", "https") else None
 
 
-def lead_image(tree: HtmlElement, data: PageData, url: str) -> str | None:
+def lead_image(data: PageData, url: str) -> str | None:
     """The lead image URL (og:image, twitter:image, JSON-LD image), made absolute."""
     for link in (
         data.first("og:image", "og:image:url", "og:image:secure_url"),
         data.first("twitter:image", "twitter:image:src"),
         *ld_texts(data.article.get("image"), "url", "contentUrl")[:1],
     ):
-        if absolute := _absolute(tree, url, link):
+        if absolute := _absolute(data, url, link):
             return absolute
     return None
 
 
-def canonical_url(tree: HtmlElement, data: PageData, url: str) -> str | None:
+def canonical_url(data: PageData, url: str) -> str | None:
     """rel=canonical, else og:url, as the page declares it, made absolute."""
-    for link in tree.iterfind(".//link[@href]"):
+    for link in data.links:
         rels = (link.get("rel") or "").lower().split()
-        if "canonical" in rels and (absolute := _absolute(tree, url, link.get("href"))):
+        if "canonical" in rels and (absolute := _absolute(data, url, link.get("href"))):
             return absolute
-    return _absolute(tree, url, data.first("og:url"))
+    return _absolute(data, url, data.first("og:url"))
 
 
 def sitename(tree: HtmlElement, sites: list[str]) -> str | None:

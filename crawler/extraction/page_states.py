@@ -71,26 +71,27 @@ def words(text: str | None) -> int:
 
 
 def blocked_reason(
-    status: int, page_title: str, page_html: Callable[[], str], n: int
+    status: int, page_title: str, lowered_html: Callable[[], str], n: int
 ) -> str | None:
-    """Why the page is a block or bot-challenge page, or None."""
+    """Why the page is a block or bot-challenge page, or None (`lowered_html`: the page's
+    HTML in lower case, on demand)."""
     if status in (403, 429):
         return f"HTTP {status}"
     if _CHALLENGE_TITLE.match(page_title):
         return f"challenge page title {page_title.strip()[:60]!r}"
     if n < _SHORT_PAGE_WORDS:
-        lowered = page_html().lower()
+        lowered = lowered_html()
         for marker in _CHALLENGE_MARKERS:
             if marker in lowered:
                 return f"short page with challenge marker {marker!r}"
     return None
 
 
-def captcha_reason(data: PageData, page_html: Callable[[], str], n: int) -> str | None:
+def captcha_reason(data: PageData, lowered_html: Callable[[], str], n: int) -> str | None:
     """Why a near-empty page without article markup is a captcha wall, or None."""
     if n >= _MIN_ARTICLE_WORDS or data.article:
         return None
-    lowered = page_html().lower()
+    lowered = lowered_html()
     for marker in _WEAK_CHALLENGE_MARKERS:
         if marker in lowered:
             return f"near-empty page with captcha marker {marker!r}"
@@ -120,7 +121,7 @@ def _served_words(tree: HtmlElement, selectors: list[str]) -> int | None:
 
 
 def paywall_reason(
-    tree: HtmlElement, data: PageData, page_html: Callable[[], str], n: int
+    tree: HtmlElement, data: PageData, lowered_html: Callable[[], str], n: int
 ) -> str | None:
     """Why the page is a paywall teaser, or None.
 
@@ -136,7 +137,7 @@ def paywall_reason(
         if served is None and n < _TEASER_WORDS:
             return f"JSON-LD isAccessibleForFree false; teaser of {n} words"
     if n < _TEASER_WORDS:
-        lowered = page_html().lower()
+        lowered = lowered_html()
         for marker in _PAYWALL_MARKERS:
             if marker in lowered:
                 return f"teaser of {n} words with paywall marker {marker!r}"
@@ -213,11 +214,19 @@ def classify(
 ) -> tuple[PageState, str | None]:
     """The page's state and, unless it is a plain article, the reason for it."""
     n = words(text)
-    if reason := blocked_reason(status, page_title, page_html, n):
+    memo: list[str] = []
+
+    def lowered_html() -> str:
+        # Lower-casing a whole page costs a pass over it: at most once, only when asked.
+        if not memo:
+            memo.append(page_html().lower())
+        return memo[0]
+
+    if reason := blocked_reason(status, page_title, lowered_html, n):
         return PageState.BLOCKED, reason
-    if reason := paywall_reason(tree, data, page_html, n):
+    if reason := paywall_reason(tree, data, lowered_html, n):
         return PageState.PAYWALLED, reason
-    if reason := captcha_reason(data, page_html, n):
+    if reason := captcha_reason(data, lowered_html, n):
         return PageState.BLOCKED, reason
     if reason := not_article_reason(tree, data, n, text):
         return PageState.NOT_ARTICLE, reason

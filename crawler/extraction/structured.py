@@ -1,4 +1,4 @@
-"""What a page says about itself in machine-readable form: meta tags and JSON-LD."""
+"""What a page says about itself in machine-readable form: meta tags, JSON-LD, <head>."""
 
 from __future__ import annotations
 
@@ -21,12 +21,22 @@ _JSON_WRAPPERS = re.compile(r"^\s*(?://\s*)?(?:<!\[CDATA\[|<!--)|(?://\s*)?(?:\]
 
 @dataclass(slots=True)
 class PageData:
-    """Meta tags (name/property/itemprop, lower-cased -> contents) and JSON-LD of one page."""
+    """Meta tags (name/property/itemprop, lower-cased -> contents) and JSON-LD of one page,
+    and the <head> elements the rules read: <title>, <base href>, <link href>."""
 
     meta: dict[str, list[str]] = field(default_factory=dict)
     article: dict[str, Any] = field(default_factory=dict)
     objects: list[dict[str, Any]] = field(default_factory=list)
     by_id: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # What ElementPath's ".//head/title", ".//head/base[@href]" and ".//link[@href]" find
+    # (the first, the first, all in page order), each a walk over the whole page otherwise.
+    title: HtmlElement | None = None
+    base_href: str | None = None
+    links: list[HtmlElement] = field(default_factory=list)
+
+    def title_text(self) -> str | None:
+        """The <title>'s own text ("" when empty, None without one), as findtext gives it."""
+        return None if self.title is None else self.title.text or ""
 
     def first(self, *keys: str) -> str | None:
         """The first non-empty meta content among `keys`, in the order given."""
@@ -105,23 +115,37 @@ def _pick_article(objects: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def read_page_data(tree: HtmlElement) -> PageData:
-    """Collect the meta tags and JSON-LD objects of a parsed page (one pass over each)."""
+    """Collect the meta tags, JSON-LD objects and <head> elements of a parsed page, in one
+    pass over it."""
     data = PageData()
-    for el in tree.iter("meta"):
-        # Some pages write value= for content= (parsely's own tags among them).
-        content = el.get("content", el.get("value"))
-        if content is None:
-            continue
-        for attr in ("property", "name", "itemprop", "http-equiv"):
-            # itemprop may list several properties: "datePublished dateCreated".
-            for key in (el.get(attr) or "").lower().split():
-                data.meta.setdefault(key, []).append(content)
-    for script in tree.iter("script"):
-        if (script.get("type") or "").strip().lower() != "application/ld+json":
-            continue
-        loaded = _load_json(script.text or "")
-        if loaded is not None:
-            data.objects.extend(_walk(loaded))
+    for el in tree.iter("meta", "script", "title", "base", "link"):
+        tag = el.tag
+        if tag == "meta":
+            # Some pages write value= for content= (parsely's own tags among them).
+            content = el.get("content", el.get("value"))
+            if content is None:
+                continue
+            for attr in ("property", "name", "itemprop", "http-equiv"):
+                # itemprop may list several properties: "datePublished dateCreated".
+                for key in (el.get(attr) or "").lower().split():
+                    data.meta.setdefault(key, []).append(content)
+        elif tag == "script":
+            if (el.get("type") or "").strip().lower() != "application/ld+json":
+                continue
+            loaded = _load_json(el.text or "")
+            if loaded is not None:
+                data.objects.extend(_walk(loaded))
+        elif tag == "link":
+            if el.get("href") is not None and el is not tree:
+                data.links.append(el)
+        else:  # title, base: those in a <head> below the root, as ".//head/..." finds them
+            parent = el.getparent()
+            if parent is None or parent is tree or parent.tag != "head":
+                continue
+            if tag == "title" and data.title is None:
+                data.title = el
+            elif tag == "base" and data.base_href is None and el.get("href") is not None:
+                data.base_href = el.get("href")
     for obj in data.objects:
         if isinstance(obj.get("@id"), str) and len(obj) > 1:
             data.by_id.setdefault(obj["@id"], obj)

@@ -120,13 +120,13 @@ def _credit(a: str, b: str) -> float:
     return 0.0
 
 
-def _vote(tree: HtmlElement, data: PageData, url: str, sites: list[str]) -> str | None:
+def _vote(data: PageData, url: str, sites: list[str]) -> str | None:
     """The metadata title most of the page's title sources agree on, without the site name."""
     host = host_key(url)
     sources: list[tuple[str, list[str]]] = [
         ("json-ld", ld_texts(data.article.get("headline") or data.article.get("name"))[:1]),
         ("og", [t for t in (data.first("og:title"), data.first("twitter:title")) if t]),
-        ("title", [el.text_content() for el in tree.iterfind(".//head/title")][:1]),
+        ("title", [data.title.text_content()] if data.title is not None else []),
     ]
     candidates: list[tuple[str, str]] = []
     for name, texts in sources:
@@ -281,13 +281,13 @@ def pick_titles(
     metadata title stands for both.
     """
     host = host_key(url)
-    seo = _vote(tree, data, url, sites)
+    seo = _vote(data, url, sites)
     headlines = [
         cleaned
         for t in (seo, *ld_texts(data.article.get("headline")), data.first("og:title"))
         if (cleaned := clean(t))
     ]
-    meta_titles = [*headlines, *filter(None, [clean(tree.findtext(".//head/title"))])]
+    meta_titles = [*headlines, *filter(None, [clean(data.title_text())])]
     best: tuple[float, str] | None = None
     for h1 in _H1(tree)[:6]:
         parent = h1.getparent()

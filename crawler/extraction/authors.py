@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
 from lxml.etree import XPath
@@ -309,13 +310,12 @@ def _trafilatura_credit(tree: HtmlElement) -> str:
     return found or ""
 
 
-def trafilatura_authors(tree: HtmlElement, min_words: int = 2) -> list[str]:
-    """trafilatura's own author finder (meta, JSON-LD, byline XPaths), split into credits."""
-    parts = _trafilatura_credit(tree).split(";")
-    return [n for part in parts for n in person_names(part, min_words)]
+def trafilatura_authors(raw: str, min_words: int = 2) -> list[str]:
+    """trafilatura's raw credit (`_trafilatura_credit`) split into credits."""
+    return [n for part in raw.split(";") for n in person_names(part, min_words)]
 
 
-def _bare_credits(tree: HtmlElement) -> list[str]:
+def _bare_credits(raw: str) -> list[str]:
     """trafilatura's credits as written, when short and free of links and numbers.
 
     A byline of role words alone ("Staff Writer", "Rasender Reporter") is still the only
@@ -323,7 +323,7 @@ def _bare_credits(tree: HtmlElement) -> list[str]:
     ("admin", "editor") is the publishing system's account name, not a credit.
     """
     credits = []
-    for part in _trafilatura_credit(tree).split(";"):
+    for part in raw.split(";"):
         part = _LEAD_IN.sub("", clean(part)).strip(" .:-\u2013\u2014'\"")
         words = part.split()
         if (
@@ -356,13 +356,19 @@ def pick_authors(tree: HtmlElement, data: PageData, sites: list[str], host: str)
     found = _dedupe([*persons, *meta], outlets)
     byline = _dedupe(byline_names(tree), outlets)
     lead_in = _dedupe(lead_in_names(tree), outlets)
-    linked = _dedupe(author_link_names(tree), outlets)
+    # Author-page links are another scan of the whole page: looked for only when needed.
+    linked = cache(lambda: _dedupe(author_link_names(tree), outlets))
     # A meta author tag is often set site-wide (the publisher's company, a desk); when no
     # JSON-LD person backs it and the visible byline names other people, confirmed by a
     # "By ..." line or a link to their author page, the byline readers see wins.
-    confirmed = set(map(key, byline)) & set(map(key, [*lead_in, *linked]))
-    disjoint = not persons and not set(map(key, byline)) & set(map(key, found))
-    if not found or _fuller(byline, found) or (confirmed and disjoint):
+    on_byline = set(map(key, byline))
+    disjoint = not persons and not on_byline & set(map(key, found))
+    confirmed = (
+        disjoint
+        and bool(on_byline)
+        and bool(on_byline & set(map(key, lead_in)) or on_byline & set(map(key, linked())))
+    )
+    if not found or _fuller(byline, found) or confirmed:
         found = byline
     if found and _fuller(lead_in, found):
         found = lead_in
@@ -371,16 +377,18 @@ def pick_authors(tree: HtmlElement, data: PageData, sites: list[str], host: str)
         # markup that often runs the outlet or a title into the name.
         found = lead_in
     if not found:
-        found = linked
-    if not found:
-        found = _dedupe(trafilatura_authors(tree), outlets)
+        found = linked()
     if found:
+        return found
+    # trafilatura's finder is the costliest source (it copies the tree): asked once, last.
+    raw = _trafilatura_credit(tree)
+    if found := _dedupe(trafilatura_authors(raw), outlets):
         return found
     # Nobody but the outlet credited (a JSON-LD Organization, "Par Attac France"), or a
     # one-word byline (a first name, a handle): still what the page credits.
     loose = [n for v in data.all(*_META_KEYS) for n in person_names(v, min_words=1)]
     return (
         _dedupe(orgs, set())
-        or _dedupe([*loose, *trafilatura_authors(tree, min_words=1)], set())
-        or _dedupe(_bare_credits(tree), set())
+        or _dedupe([*loose, *trafilatura_authors(raw, min_words=1)], set())
+        or _dedupe(_bare_credits(raw), set())
     )

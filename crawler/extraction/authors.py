@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from functools import cache
+from itertools import pairwise
 from typing import Any
 
 from lxml.etree import XPath
@@ -17,6 +19,7 @@ from crawler.extraction.titles import clean, key
 _META_KEYS = (
     "author",
     "article:author",
+    "og:article:author",
     "parsely-author",
     "sailthru.author",
     "dc.creator",
@@ -46,12 +49,14 @@ _ROLE_WORDS = {
     "alle", "artikel", "beiträge", "mehr", "view", "profile", "bio", "more", "stories", "posts",
     "interview", "experte", "expertin", "admin", "administrator", "lesedauer", "stand", "jan",
     "feb", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "no", "none",
-    "unknown", "anonymous",
+    "unknown", "anonymous", "attorney", "technologist", "fellow", "program", "programme",
+    "project", "professor", "director", "researcher", "lecturer", "phd", "mitglied",
 }  # fmt: skip
 _PARTICLES = {
     "de", "da", "di", "del", "della", "van", "von", "der", "den", "du", "la", "le", "bin",
     "al", "el", "dos", "das", "ten", "ter", "y",
 }  # fmt: skip
+_OF = {"of", "der", "des", "de", "du", "für", "for", "at", "bei", "di", "del", "da"}
 _NOT_A_NAME = re.compile(r"@|https?:|www\.|\.com\b|\d")
 # Wire agencies credited on their own ("dpa", "AFP", "The Associated Press"): a general
 # vocabulary of the news trade, not a list of publishers.
@@ -71,6 +76,17 @@ _CJK_NAME = re.compile(r"^[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]
 _MAX_DESK_WORDS = 5
 _NAME_CHARS = re.compile(r"^[\w'\u2019.\- ]+$")
 _MAX_NAME_WORDS = 5
+# "Jane Doe @janedoe", "Jane Doe (Brussels bureau)": a handle or an aside next to a name.
+_ASIDE = re.compile(r"\([^()]*\)|(?<!\S)@\w+")
+# "A (reporting) and B (photography)": B took the pictures.
+_PICTURES_ASIDE = re.compile(
+    r"[^,;&|()]*\([^()]*\b(?:photo\w*|foto\w*|illustrat\w*|bilder|grafik\w*|graphics?)\b[^()]*\)",
+    re.IGNORECASE,
+)
+# Degrees and suffixes written after a name: "Grant Tinsley, PhD", "Ann Lee, MD".
+_CREDENTIALS = {"phd", "md", "rd", "mph", "msc", "mba", "ma", "ba", "bsc", "jr", "sr", "dr"}
+# An organisation or programme named after a person: "ACLU Speech", "BBC Sport".
+_ACRONYM = re.compile(r"^[A-Z]{3,}$")
 
 
 def _is_role(word: str) -> bool:
@@ -117,8 +133,9 @@ def credit(part: str) -> str | None:
 def person_names(raw: str, min_words: int = 2) -> list[str]:
     """Split a byline into credits: persons, agencies and desks, without "By", roles or dates."""
     names = []
-    for i, part in enumerate(_SPLIT.split(_LEAD_IN.sub("", clean(raw)))):
-        part = _LEAD_IN.sub("", part).strip(" .:-\u2013\u2014'\"")
+    text = _ASIDE.sub(" ", _PICTURES_ASIDE.sub(" ", clean(raw)))
+    for i, part in enumerate(_SPLIT.split(_LEAD_IN.sub("", text))):
+        part = " ".join(_LEAD_IN.sub("", part).strip(" .:-\u2013\u2014'\"").split())
         if not part or _NOT_A_NAME.search(part) or not _NAME_CHARS.match(part):
             continue
         if (agency := credit(part)) is not None:
@@ -130,11 +147,18 @@ def person_names(raw: str, min_words: int = 2) -> list[str]:
         words = part.split()
         if all(_is_role(w) for w in words):
             continue
+        # "Director of Education Equity", "Mitglied der Redaktion": a description.
+        if words[-1] in _PARTICLES or any(_is_role(w) and nxt in _OF for w, nxt in pairwise(words)):
+            continue
         # After a comma a part ending in a role describes the name before it ("AP Auto Writer").
         if _is_role(words[-1]) and (i > 0 or len(words) <= 2):
             continue
         # A lone short capitalised word after a name is a credential ("MS", "RD", "PhD").
-        if len(words) == 1 and (len(part) < 3 or (part.isupper() and len(part) <= 4)):
+        if len(words) == 1 and (
+            len(part) < 3 or (part.isupper() and len(part) <= 4) or part.lower() in _CREDENTIALS
+        ):
+            continue
+        if len(words) > 1 and _ACRONYM.match(words[0]) and not part.isupper():
             continue
         words = _strip_roles(part).split()
         if min_words <= len(words) <= _MAX_NAME_WORDS and _looks_like_name(words):
@@ -188,51 +212,85 @@ def _ld_authors(data: PageData) -> tuple[list[str], list[str]]:
     return persons, orgs
 
 
+def _fold(text: str) -> str:
+    """key() without accents: "La República" names the host "larepublica"."""
+    decomposed = unicodedata.normalize("NFKD", key(text))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def _dedupe(names: Iterable[str], outlets: set[str]) -> list[str]:
     seen: dict[str, str] = {}
     for name in names:
-        if key(name) and key(name) not in seen and key(name) not in outlets:
+        if key(name) and key(name) not in seen and _fold(name) not in outlets:
             seen[key(name)] = name
     return list(seen.values())
 
 
+# Containers no byline sits in (a class on <html> or <body> says nothing of the element).
+_OUTSIDE = (
+    "[not(ancestor-or-self::*[not(self::body or self::html)]"
+    "[contains(@class, 'comment') or self::aside or self::footer])]"
+)
 _BYLINE = XPath(
     "//body//*[@rel='author' or @itemprop='author' or contains(@class, 'byline')"
     " or contains(@class, 'author') or contains(@id, 'byline')]"
-    "[not(ancestor-or-self::*[contains(@class, 'comment') or self::aside or self::footer])]"
+    f"{_OUTSIDE}"
+    # A photo credit names the photographer ("image-author", captions), a pull quote the
+    # person quoted.
+    "[not(ancestor::figure or ancestor::figcaption or contains(@class, 'image')"
+    " or contains(@class, 'photo') or contains(@class, 'caption') or contains(@class, 'license')"
+    " or contains(@class, 'copyright') or contains(@class, 'quote'))]"
 )
 _MAX_BYLINE_CHARS = 160
 _MAX_BYLINE_ELEMENTS = 12
 _MAX_BYLINE_NAMES = 6
 
 
-def byline_names(tree: HtmlElement) -> list[str]:
-    """Names in the first byline-like element and its siblings of the same kind.
+def _text(element: HtmlElement) -> str:
+    # itertext keeps "Jeff Foust" and a following "Monday" apart; text_content glues them.
+    return " ".join(" ".join(element.itertext()).split())
+
+
+def byline_names(tree: HtmlElement, outlets: set[str]) -> list[str]:
+    """Names in the first byline-like element that credits someone other than the outlet,
+    and in its siblings of the same kind.
 
     Later matches elsewhere on the page are author boxes of related stories.
     """
     names: list[str] = []
     parent = None
     matches = _BYLINE(tree)[:_MAX_BYLINE_ELEMENTS]
-    # The innermost matches hold just the names; their containers add dates and outlets.
-    # lxml hands out the same proxy for a node while one is alive, so set membership is safe.
-    alive = set(matches)
-    containers = {a for m in matches for a in m.iterancestors() if a in alive}
+    named = {}
     for element in matches:
-        if element in containers or (parent is not None and element.getparent() is not parent):
+        text = _text(element)
+        ok = bool(text) and len(text) <= _MAX_BYLINE_CHARS
+        credited = person_names(text) if ok else []
+        named[element] = _dedupe(credited, outlets)
+        if credited and not named[element] and not any(named.values()):
+            break  # the first byline credits the outlet itself: the rest are other stories'
+    matches = matches[: len(named)]
+
+    # The innermost matches hold just the names; their containers add dates and outlets.
+    # A container is read only when no match inside it names anyone ("Jane Doe @handle"
+    # around a handle's own element). lxml hands out the same proxy for a node while one
+    # is alive, so dict membership is safe.
+    for element in matches:
+        if not named[element] or (parent is not None and element.getparent() is not parent):
             continue
-        # itertext keeps "Jeff Foust" and a following "Monday" apart; text_content glues them.
-        text = " ".join(" ".join(element.itertext()).split())
-        if text and len(text) <= _MAX_BYLINE_CHARS and (found := person_names(text)):
-            names.extend(found)
-            parent = element.getparent() if parent is None else parent
+        if any(named.get(inner) for inner in element.iterdescendants()):
+            continue
+        names.extend(named[element])
+        parent = element.getparent() if parent is None else parent
     return names[:_MAX_BYLINE_NAMES]
 
 
 _LEAD_IN_TEXT = re.compile(
-    r"^\s*(?:(?:written|posted|reported|erstellt|geschrieben|verfasst|text)\s+)?"
+    r"^\s*(?:[|\u2022\u00b7\u2013\u2014-]\s*)?"
+    r"(?:(?:(?:written|posted|reported|erstellt|geschrieben|verfasst|text)\s+)?"
+    # "Ein Beitrag von", "Ein Artikel von": German opens a byline with what the piece is.
+    r"(?:(?:eine?\s+)?(?:artikel|beitrag|gastbeitrag|kommentar|bericht|reportage|analyse)\s+)?"
     r"(?:by|von|par|por|door|av)\b\s*:?\s*"
-    r"|^\s*(?:autor|autorin|author|auteur|autore|verfasser|redakteur|redakteurin)\s*:\s*",
+    r"|(?:autor|autorin|author|auteur|autore|verfasser|redakteur|redakteurin)\s*:\s*)",
     re.IGNORECASE,
 )
 # What follows the names on a text byline: " on December 13", " - Jan 9", " | 3 min read".
@@ -240,28 +298,59 @@ _BYLINE_TAIL = re.compile(
     r"\s+(?:on|am|le|el|il|op|em|updated|aktualisiert)\s+.*$|\s+[-\u2013\u2014|\u2022\u00b7]\s+.*$"
 )
 _SKIP_TEXT = XPath(
-    "ancestor-or-self::*[self::script or self::style or self::aside or self::footer"
-    " or self::nav or self::a or contains(@class, 'comment')]"
+    "ancestor-or-self::*[not(self::body or self::html)][self::script or self::style"
+    " or self::aside or self::footer or self::nav or self::a or contains(@class, 'comment')]"
+)
+_NEXT_TEXT = XPath("following::text()[normalize-space()][1]")
+_SKIP_NEXT = XPath(
+    "ancestor-or-self::*[not(self::body or self::html)][self::script or self::style"
+    " or self::aside or self::footer or self::nav or contains(@class, 'comment')]"
 )
 
 
-def lead_in_names(tree: HtmlElement) -> list[str]:
-    """Names on the first short text byline that starts "By ..." ("Von ...", "Par ...")."""
+def _first_line(element: HtmlElement, out: list[str]) -> bool:
+    """Text of `element` up to its first line break after some text; True when cut there."""
+    if element.text:
+        out.append(element.text)
+    for child in element:
+        if child.tag == "br" and "".join(out).strip():
+            return True
+        if isinstance(child.tag, str) and _first_line(child, out):
+            return True
+        if child.tail:
+            out.append(child.tail)
+    return False
+
+
+def lead_in_names(tree: HtmlElement, outlets: set[str]) -> list[str]:
+    """Names on the first short text byline that starts "By ..." ("Von ...", "Par ...")
+    and credits someone other than the outlet."""
     body = tree.find(".//body")
     for element in body.iter() if body is not None else ():
         if not isinstance(element.tag, str) or not _LEAD_IN_TEXT.match(element.text or ""):
             continue
         holder = element
-        if not _LEAD_IN_TEXT.sub("", element.text or "").strip() and len(element) == 0:
+        alone = not _LEAD_IN_TEXT.sub("", element.text or "").strip() and len(element) == 0
+        if alone:
             parent = element.getparent()  # <span>By</span><span>Name</span>
             holder = parent if parent is not None else element
         if _SKIP_TEXT(holder):
             continue
-        text = " ".join(" ".join(holder.itertext()).split())
-        if len(text) > _MAX_BYLINE_CHARS:
-            continue
-        names = person_names(_BYLINE_TAIL.sub("", _LEAD_IN_TEXT.sub("", text)))
-        if names:
+        # The byline ends at a line break: "Von A und B<br>Kakuma" names A and B.
+        pieces: list[str] = []
+        _first_line(holder, pieces)
+        text = " ".join(" ".join(pieces).split())
+        names: list[str] = []
+        if len(text) <= _MAX_BYLINE_CHARS:
+            names = person_names(_BYLINE_TAIL.sub("", _LEAD_IN_TEXT.sub("", text)))
+        if not names and alone:
+            # "By" set apart from the name, each in its own box: the next text is the name.
+            following = _NEXT_TEXT(element)
+            if following and not _SKIP_NEXT(following[0].getparent()):
+                line = " ".join(str(following[0]).split())
+                if len(line) <= _MAX_BYLINE_CHARS:
+                    names = person_names(_BYLINE_TAIL.sub("", line))
+        if names := _dedupe(names, outlets):
             return names[:_MAX_BYLINE_NAMES]
     return []
 
@@ -271,11 +360,12 @@ _AUTHOR_LINK = XPath(
     "//body//a[contains(@href, '/author/') or contains(@href, '/authors/')"
     " or contains(@href, '/autor/') or contains(@href, '/autoren/') or contains(@href, '/auteur/')"
     " or contains(@href, '/autore/') or contains(@href, '/editors/')]"
-    "[not(ancestor::*[self::aside or self::footer or self::nav or contains(@class, 'comment')])]"
+    "[not(ancestor::*[not(self::body or self::html)]"
+    "[self::aside or self::footer or self::nav or contains(@class, 'comment')])]"
 )
 
 
-def author_link_names(tree: HtmlElement) -> list[str]:
+def author_link_names(tree: HtmlElement, outlets: set[str]) -> list[str]:
     """Names on the first link to an author page and on its siblings of the same kind.
 
     Sites link each byline name to the writer's page; later such links on the page are
@@ -286,7 +376,7 @@ def author_link_names(tree: HtmlElement) -> list[str]:
     for link in _AUTHOR_LINK(tree)[:_MAX_BYLINE_ELEMENTS]:
         if parent is not None and link.getparent() is not parent:
             break
-        found = person_names(" ".join(" ".join(link.itertext()).split()))
+        found = _dedupe(person_names(_text(link)), outlets)
         if found:
             names.extend(found)
             parent = link.getparent()
@@ -315,6 +405,10 @@ def trafilatura_authors(raw: str, min_words: int = 2) -> list[str]:
     return [n for part in raw.split(";") for n in person_names(part, min_words)]
 
 
+# What a publishing system writes where nobody is credited: "No Author", "Unknown".
+_NO_CREDIT = {"no", "none", "unknown", "anonymous", "author", "autor", "n/a", "admin"}
+
+
 def _bare_credits(raw: str) -> list[str]:
     """trafilatura's credits as written, when short and free of links and numbers.
 
@@ -329,12 +423,31 @@ def _bare_credits(raw: str) -> list[str]:
         if (
             1 <= len(words) <= _MAX_DESK_WORDS
             and not (len(words) == 1 and _is_role(part))
+            and not all(w.lower() in _NO_CREDIT for w in words)
             and len(part) >= 3
             and _NAME_CHARS.match(part)
             and not _NOT_A_NAME.search(part)
         ):
             credits.append(_name_case(part))
     return credits
+
+
+def _keys(names: Iterable[str]) -> set[str]:
+    return set(map(key, names))
+
+
+def _reads_as_names(value: str) -> bool:
+    """True when every part of a meta author value is a credit ("A, B and C"), not a
+    company or department ("Landesanstalt für Wald und Forstwirtschaft")."""
+    parts = [p for p in _SPLIT.split(_LEAD_IN.sub("", clean(value))) if p.strip(" .:-")]
+    return all(person_names(p, min_words=1) for p in parts)
+
+
+def _names_outlet(name: str, outlets: set[str]) -> bool:
+    # "IGN Staff", "PhillyVoice Staff": the site's own desk, named word by word.
+    words = name.split()
+    spans = ((i, j) for i in range(len(words)) for j in range(i + 1, len(words) + 1))
+    return any(_fold(" ".join(words[i:j])) in outlets for i, j in spans)
 
 
 def pick_authors(tree: HtmlElement, data: PageData, sites: list[str], host: str) -> list[str]:
@@ -345,31 +458,61 @@ def pick_authors(tree: HtmlElement, data: PageData, sites: list[str], host: str)
     meta tags often carry only the first of several authors. The outlet itself (a JSON-LD
     Organization author) is kept only when nobody else is credited.
     """
-    outlets = {key(s) for s in sites} | {host}
+    # "Campo Grande News" and "The Planetary Press" are also credited without "News", "The".
+    outlets = {_fold(s) for s in sites} | {_fold(_strip_roles(s)) for s in sites} | {host}
+    outlets.discard("")
     persons, orgs = _ld_authors(data)
+    ld_credits = _dedupe(persons, outlets)
+    people = [p for p in persons if key(p) not in _keys(orgs)]
+    byline = byline_names(tree, outlets)
+    lead_in = lead_in_names(tree, outlets)
     meta: list[str] = []
+    meta_values: list[str] = []
     for meta_key in _META_KEYS:
-        meta = [n for value in data.all(meta_key) for n in person_names(value)]
-        if meta:
+        meta_values = data.all(meta_key)
+        meta = [n for value in meta_values for n in person_names(value)]
+        # Beside JSON-LD people, a meta author naming none of them, and not on the
+        # visible byline either, is set site-wide (the publisher's company, an uploader).
+        if meta and (not ld_credits or _keys(meta) & _keys([*persons, *byline, *lead_in])):
             break
+        meta = []
     # JSON-LD and meta tags each may carry only some of the authors: together, in order.
     found = _dedupe([*persons, *meta], outlets)
-    byline = _dedupe(byline_names(tree), outlets)
-    lead_in = _dedupe(lead_in_names(tree), outlets)
     # Author-page links are another scan of the whole page: looked for only when needed.
-    linked = cache(lambda: _dedupe(author_link_names(tree), outlets))
+    linked = cache(lambda: author_link_names(tree, outlets))
+    visible = byline or lead_in
+    if found and not people and not meta and visible:
+        # JSON-LD credits only an organisation, the page a person: the page's byline,
+        # with any agency the JSON-LD named.
+        found = [*visible, *(o for o in found if credit(o))]
     # A meta author tag is often set site-wide (the publisher's company, a desk); when no
     # JSON-LD person backs it and the visible byline names other people, confirmed by a
-    # "By ..." line or a link to their author page, the byline readers see wins.
-    on_byline = set(map(key, byline))
-    disjoint = not persons and not on_byline & set(map(key, found))
+    # "By ..." line or a link to their author page, or the meta value reads as no list of
+    # names, the byline readers see wins.
+    on_byline = _keys(byline)
+    disjoint = not persons and not on_byline & _keys(found)
     confirmed = (
         disjoint
         and bool(on_byline)
-        and bool(on_byline & set(map(key, lead_in)) or on_byline & set(map(key, linked())))
+        and bool(
+            on_byline & _keys(lead_in)
+            or not all(map(_reads_as_names, meta_values))
+            or on_byline & _keys(linked())
+        )
     )
     if not found or _fuller(byline, found) or confirmed:
         found = byline
+        # The first byline-like element is a related story's when the "By ..." line and
+        # the author-page link agree on someone else.
+        if (
+            found
+            and not persons
+            and not meta
+            and not _keys(found) & _keys(lead_in)
+            and _keys(lead_in) & _keys(linked())
+            and not _keys(found) & _keys(linked())
+        ):
+            found = lead_in
     if found and _fuller(lead_in, found):
         found = lead_in
     if not found:
@@ -379,11 +522,11 @@ def pick_authors(tree: HtmlElement, data: PageData, sites: list[str], host: str)
     if not found:
         found = linked()
     if found:
-        return found
+        return _without_own_desk(found, outlets)
     # trafilatura's finder is the costliest source (it copies the tree): asked once, last.
     raw = _trafilatura_credit(tree)
     if found := _dedupe(trafilatura_authors(raw), outlets):
-        return found
+        return _without_own_desk(found, outlets)
     # Nobody but the outlet credited (a JSON-LD Organization, "Par Attac France"), or a
     # one-word byline (a first name, a handle): still what the page credits.
     loose = [n for v in data.all(*_META_KEYS) for n in person_names(v, min_words=1)]
@@ -392,3 +535,10 @@ def pick_authors(tree: HtmlElement, data: PageData, sites: list[str], host: str)
         or _dedupe([*loose, *trafilatura_authors(raw, min_words=1)], set())
         or _dedupe(_bare_credits(raw), set())
     )
+
+
+def _without_own_desk(found: list[str], outlets: set[str]) -> list[str]:
+    """Credits naming the site itself ("IGN Staff") dropped when others are credited:
+    beside a person's name they are the person's role."""
+    others = [n for n in found if not _names_outlet(n, outlets)]
+    return others or found

@@ -137,3 +137,44 @@ def test_link_to_an_author_page_names_the_author_and_a_sidebar_one_does_not() ->
 
 def test_confirmed_byline_beats_a_site_wide_meta_author() -> None:
     assert run_case("authors_byline_beats_sitewide_meta").authors == ("Jane Roe",)
+
+
+def test_byline_under_a_body_class_is_read_and_photo_and_quote_credits_are_not() -> None:
+    # <body class="... f_comment_links_on ..."> once hid every byline as a comment.
+    assert run_case("authors_body_class_and_photo_credit").authors == ("Mara Lind",)
+
+
+def test_related_storys_byline_loses_to_the_by_line_its_author_link_confirms() -> None:
+    assert run_case("authors_related_byline_before_article").authors == ("Kathy Ward",)
+
+
+def test_outlet_on_the_byline_box_yields_to_the_writer_credited_in_the_text() -> None:
+    # The handle and the photographer beside the name are no authors either.
+    assert run_case("authors_outlet_byline_then_written_by").authors == ("Julie Moss",)
+
+
+def test_roles_and_affiliations_after_each_name_are_not_authors() -> None:
+    assert run_case("authors_roles_and_affiliations").authors == ("Sara Hill", "Sylvie Tores")
+    assert person_names("Grant Tinsley, PhD") == ["Grant Tinsley"]
+    assert person_names("Cécile Roux (Brussels bureau)") == ["Cécile Roux"]
+
+
+def test_site_wide_meta_author_beside_json_ld_people_is_dropped() -> None:
+    # ... and a one-word JSON-LD name is completed from the byline.
+    assert run_case("authors_sitewide_meta_beside_jsonld").authors == ("Todd Baker", "Nina Alvarez")
+
+
+def test_organisation_only_json_ld_yields_to_a_german_lead_in_byline() -> None:
+    result = run_case("authors_org_only_jsonld_and_german_lead_in")
+    assert result.authors == ("Pamela Sturm", "Jonas Weber")
+
+
+def test_interview_credits_both_sides_and_a_no_author_placeholder_nobody() -> None:
+    assert run_case("authors_interview_pair").authors == ("Richard Precht", "Karin Fischer")
+    assert run_case("authors_no_author_placeholder").authors == ()
+
+
+def test_sites_own_desk_beside_a_person_is_the_persons_role() -> None:
+    assert run_case("authors_own_desk_beside_person").authors == ("Eric Song",)
+    # Alone, a desk credit is still the page's credit.
+    assert run_case("authors_desk_credit").authors == ("Redaktion Hafenblatt Online",)

@@ -33,8 +33,12 @@ _LEAD_IN = re.compile(
     re.IGNORECASE,
 )
 # " y ", " et ", " e ", " og ", " och " join names only in lower case: capitalised
-# they are middle initials ("Bruce Y. Lee", "Anna E. Berg").
-_SPLIT = re.compile(r"\s*(?:,|;|\||&|\b(?i:and|und)\b|\n|\s(?:y|et|e|og|och)\s)\s*")
+# they are middle initials ("Bruce Y. Lee", "Anna E. Berg"). An interview credits both
+# sides: "A im Gespräch mit B", "A in conversation with B".
+_SPLIT = re.compile(
+    r"\s*(?:,|;|\||&|\b(?i:and|und)\b|\n|\s(?:y|et|e|og|och)\s"
+    r"|\s(?i:im\s+gespräch\s+mit|in\s+conversation\s+with|en\s+conversation\s+avec)\s)\s*"
+)
 _ROLE_WORDS = {
     "staff", "writer", "writers", "correspondent", "correspondents", "reporter", "reporters",
     "editor", "editors", "contributor", "contributing", "columnist", "senior", "chief", "special",
@@ -522,7 +526,7 @@ def pick_authors(tree: HtmlElement, data: PageData, sites: list[str], host: str)
     if not found:
         found = linked()
     if found:
-        return _without_own_desk(found, outlets)
+        return _completed(_without_own_desk(found, outlets), [*byline, *lead_in])
     # trafilatura's finder is the costliest source (it copies the tree): asked once, last.
     raw = _trafilatura_credit(tree)
     if found := _dedupe(trafilatura_authors(raw), outlets):
@@ -535,6 +539,17 @@ def pick_authors(tree: HtmlElement, data: PageData, sites: list[str], host: str)
         or _dedupe([*loose, *trafilatura_authors(raw, min_words=1)], set())
         or _dedupe(_bare_credits(raw), set())
     )
+
+
+def _completed(found: list[str], visible: list[str]) -> list[str]:
+    """A one-word name ("Todd") completed from the visible byline ("By Todd Bates")."""
+    out = []
+    for name in found:
+        if " " not in name and credit(name) is None:
+            longer = [v for v in visible if v.split()[0] == name and len(v.split()) > 1]
+            name = longer[0] if len(longer) == 1 else name
+        out.append(name)
+    return out
 
 
 def _without_own_desk(found: list[str], outlets: set[str]) -> list[str]:

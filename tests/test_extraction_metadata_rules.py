@@ -178,3 +178,11 @@ def test_sites_own_desk_beside_a_person_is_the_persons_role() -> None:
     assert run_case("authors_own_desk_beside_person").authors == ("Eric Song",)
     # Alone, a desk credit is still the page's credit.
     assert run_case("authors_desk_credit").authors == ("Redaktion Hafenblatt Online",)
+
+
+def test_place_after_the_outlet_on_a_byline_is_no_author() -> None:
+    assert run_case("authors_place_after_outlet").authors == ("Nadia Torres",)
+
+
+def test_site_domain_and_address_in_the_author_meta_credit_nobody() -> None:
+    assert run_case("authors_site_address_meta").authors == ()

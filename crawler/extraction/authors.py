@@ -134,12 +134,18 @@ def credit(part: str) -> str | None:
     return None
 
 
-def person_names(raw: str, min_words: int = 2) -> list[str]:
-    """Split a byline into credits: persons, agencies and desks, without "By", roles or dates."""
-    names = []
+def person_names(raw: str, min_words: int = 2, outlets: frozenset[str] = frozenset()) -> list[str]:
+    """Split a byline into credits: persons, agencies and desks, without "By", roles or dates.
+
+    After a name, the outlet (one of the `outlets` keys) ends the byline: "By Jane Doe,
+    BBC News, New York" names no "New York".
+    """
+    names: list[str] = []
     text = _ASIDE.sub(" ", _PICTURES_ASIDE.sub(" ", clean(raw)))
     for i, part in enumerate(_SPLIT.split(_LEAD_IN.sub("", text))):
         part = " ".join(_LEAD_IN.sub("", part).strip(" .:-\u2013\u2014'\"").split())
+        if names and _fold(part) in outlets:
+            break
         if not part or _NOT_A_NAME.search(part) or not _NAME_CHARS.match(part):
             continue
         if (agency := credit(part)) is not None:
@@ -222,6 +228,16 @@ def _fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+def _credited(names: list[str], outlets: set[str]) -> list[str]:
+    """A byline's names without the outlet and the place after it: "By Jane Doe, BBC News,
+    New York" credits Jane Doe."""
+    for i, name in enumerate(names):
+        if i and _fold(name) in outlets:
+            names = names[:i]
+            break
+    return _dedupe(names, outlets)
+
+
 def _dedupe(names: Iterable[str], outlets: set[str]) -> list[str]:
     seen: dict[str, str] = {}
     for name in names:
@@ -268,8 +284,8 @@ def byline_names(tree: HtmlElement, outlets: set[str]) -> list[str]:
     for element in matches:
         text = _text(element)
         ok = bool(text) and len(text) <= _MAX_BYLINE_CHARS
-        credited = person_names(text) if ok else []
-        named[element] = _dedupe(credited, outlets)
+        credited = person_names(text, outlets=frozenset(outlets)) if ok else []
+        named[element] = _credited(credited, outlets)
         if credited and not named[element] and not any(named.values()):
             break  # the first byline credits the outlet itself: the rest are other stories'
     matches = matches[: len(named)]
@@ -346,7 +362,9 @@ def lead_in_names(tree: HtmlElement, outlets: set[str]) -> list[str]:
         text = " ".join(" ".join(pieces).split())
         names: list[str] = []
         if len(text) <= _MAX_BYLINE_CHARS:
-            names = person_names(_BYLINE_TAIL.sub("", _LEAD_IN_TEXT.sub("", text)))
+            names = person_names(
+                _BYLINE_TAIL.sub("", _LEAD_IN_TEXT.sub("", text)), outlets=frozenset(outlets)
+            )
         if not names and alone:
             # "By" set apart from the name, each in its own box: the next text is the name.
             following = _NEXT_TEXT(element)
@@ -354,7 +372,7 @@ def lead_in_names(tree: HtmlElement, outlets: set[str]) -> list[str]:
                 line = " ".join(str(following[0]).split())
                 if len(line) <= _MAX_BYLINE_CHARS:
                     names = person_names(_BYLINE_TAIL.sub("", line))
-        if names := _dedupe(names, outlets):
+        if names := _credited(names, outlets):
             return names[:_MAX_BYLINE_NAMES]
     return []
 
@@ -380,7 +398,7 @@ def author_link_names(tree: HtmlElement, outlets: set[str]) -> list[str]:
     for link in _AUTHOR_LINK(tree)[:_MAX_BYLINE_ELEMENTS]:
         if parent is not None and link.getparent() is not parent:
             break
-        found = _dedupe(person_names(_text(link)), outlets)
+        found = _credited(person_names(_text(link)), outlets)
         if found:
             names.extend(found)
             parent = link.getparent()
@@ -529,16 +547,39 @@ def pick_authors(tree: HtmlElement, data: PageData, sites: list[str], host: str)
         return _completed(_without_own_desk(found, outlets), [*byline, *lead_in])
     # trafilatura's finder is the costliest source (it copies the tree): asked once, last.
     raw = _trafilatura_credit(tree)
-    if found := _dedupe(trafilatura_authors(raw), outlets):
+    # "hessenschau.de, Frankfurt, Germany": the site and its address, as trafilatura read it
+    # from a meta tag or on its own.
+    led = [v for v in data.all(*_META_KEYS) if _outlet_led(v.split(","), outlets, host)]
+    parts = [p.strip().lower() for p in raw.split(";")]
+    if _outlet_led(raw.split(";"), outlets, host) or any(
+        all(p in v.lower() for p in parts) for v in led
+    ):
+        raw = ""
+    if found := _not_domain(_dedupe(trafilatura_authors(raw), outlets), host):
         return _without_own_desk(found, outlets)
     # Nobody but the outlet credited (a JSON-LD Organization, "Par Attac France"), or a
     # one-word byline (a first name, a handle): still what the page credits.
-    loose = [n for v in data.all(*_META_KEYS) for n in person_names(v, min_words=1)]
-    return (
+    loose = [n for v in data.all(*_META_KEYS) if v not in led for n in person_names(v, min_words=1)]
+    return _not_domain(
         _dedupe(orgs, set())
         or _dedupe([*loose, *trafilatura_authors(raw, min_words=1)], set())
-        or _dedupe(_bare_credits(raw), set())
+        or _dedupe(_bare_credits(raw), set()),
+        host,
     )
+
+
+def _outlet_led(parts: list[str], outlets: set[str], host: str) -> bool:
+    """True for "hessenschau.de, Frankfurt, Germany": the site and its address."""
+    first = parts[0].strip() if len(parts) > 1 else ""
+    return bool(first) and (_fold(first) in outlets | {key(host)} or not _not_domain([first], host))
+
+
+def _not_domain(names: list[str], host: str) -> list[str]:
+    """Without the site's domain written out ("kath.net", "Www Proplanta De"): no credit."""
+    if not host:
+        return names
+    domain = re.compile(rf"^(?:www)?{re.escape(host)}[a-z]{{2,3}}$")
+    return [n for n in names if not domain.match(_fold(n))]
 
 
 def _completed(found: list[str], visible: list[str]) -> list[str]:

@@ -157,6 +157,7 @@ def test_roles_and_affiliations_after_each_name_are_not_authors() -> None:
     assert run_case("authors_roles_and_affiliations").authors == ("Sara Hill", "Sylvie Tores")
     assert person_names("Grant Tinsley, PhD") == ["Grant Tinsley"]
     assert person_names("Cécile Roux (Brussels bureau)") == ["Cécile Roux"]
+    assert person_names("Analysis by Chris Cole, CNN Editor-at-large") == ["Chris Cole"]
 
 
 def test_site_wide_meta_author_beside_json_ld_people_is_dropped() -> None:

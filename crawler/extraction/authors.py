@@ -27,7 +27,8 @@ _META_KEYS = (
     "byl",
 )
 _LEAD_IN = re.compile(
-    r"^(?:(?:written|posted|reported|words|story|text|photos?|erstellt|geschrieben|verfasst)\s+)?"
+    r"^(?:(?:written|posted|reported|words|story|text|photos?|erstellt|geschrieben|verfasst"
+    r"|analysis|opinion|commentary|review|interview)\s+)?"
     r"(?:by|from|von|par|por|di|door|av)\b[:\s]*"
     r"|^(?:текст|автор|text|autor|auteur)\b[:\s]*",
     re.IGNORECASE,
@@ -306,7 +307,8 @@ def byline_names(tree: HtmlElement, outlets: set[str]) -> list[str]:
 
 _LEAD_IN_TEXT = re.compile(
     r"^\s*(?:[|\u2022\u00b7\u2013\u2014-]\s*)?"
-    r"(?:(?:(?:written|posted|reported|erstellt|geschrieben|verfasst|text)\s+)?"
+    r"(?:(?:(?:written|posted|reported|erstellt|geschrieben|verfasst|text|analysis|opinion"
+    r"|commentary|review|interview)\s+)?"
     # "Ein Beitrag von", "Ein Artikel von": German opens a byline with what the piece is.
     r"(?:(?:eine?\s+)?(?:artikel|beitrag|gastbeitrag|kommentar|bericht|reportage|analyse)\s+)?"
     r"(?:by|von|par|por|door|av)\b\s*:?\s*"

@@ -187,3 +187,7 @@ def test_place_after_the_outlet_on_a_byline_is_no_author() -> None:
 
 def test_site_domain_and_address_in_the_author_meta_credit_nobody() -> None:
     assert run_case("authors_site_address_meta").authors == ()
+
+
+def test_rel_author_links_in_an_aside_column_name_every_author() -> None:
+    assert run_case("authors_rel_author_in_aside").authors == ("Julia Wong", "Sam Levy")

@@ -407,6 +407,27 @@ def author_link_names(tree: HtmlElement, outlets: set[str]) -> list[str]:
     return names[:_MAX_BYLINE_NAMES]
 
 
+# rel=author marks the page's own writers; some layouts set the byline in an <aside>
+# column, which the other byline finders leave out as related-story boxes.
+_REL_AUTHOR = XPath(
+    "//body//*[@rel='author']"
+    "[not(ancestor::*[not(self::body or self::html)][self::footer or contains(@class, 'comment')])]"
+)
+
+
+def rel_author_names(tree: HtmlElement, outlets: set[str]) -> list[str]:
+    """Names on the first rel=author element and its siblings of the same kind."""
+    names: list[str] = []
+    parent = None
+    for element in _REL_AUTHOR(tree)[:_MAX_BYLINE_ELEMENTS]:
+        if parent is not None and element.getparent() is not parent:
+            break
+        if found := _credited(person_names(_text(element)), outlets):
+            names.extend(found)
+            parent = element.getparent()
+    return names[:_MAX_BYLINE_NAMES]
+
+
 def _fuller(names: list[str], found: list[str]) -> bool:
     """True when `names` credits everyone in `found` and more (a byline of several)."""
     return len(names) > len(found) and set(map(key, found)) <= set(map(key, names))
@@ -545,6 +566,8 @@ def pick_authors(tree: HtmlElement, data: PageData, sites: list[str], host: str)
         found = lead_in
     if not found:
         found = linked()
+    if not found:
+        found = rel_author_names(tree, outlets)
     if found:
         return _completed(_without_own_desk(found, outlets), [*byline, *lead_in])
     # trafilatura's finder is the costliest source (it copies the tree): asked once, last.

@@ -191,3 +191,7 @@ def test_site_domain_and_address_in_the_author_meta_credit_nobody() -> None:
 
 def test_rel_author_links_in_an_aside_column_name_every_author() -> None:
     assert run_case("authors_rel_author_in_aside").authors == ("Julia Wong", "Sam Levy")
+
+
+def test_author_link_around_a_portrait_and_its_credit_names_the_author() -> None:
+    assert run_case("authors_link_with_portrait_credit").authors == ("Karla Fuhr",)

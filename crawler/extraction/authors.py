@@ -267,9 +267,30 @@ _MAX_BYLINE_ELEMENTS = 12
 _MAX_BYLINE_NAMES = 6
 
 
-def _text(element: HtmlElement) -> str:
+_PICTURE = XPath(
+    ".//*[self::picture or self::figure or self::svg or @itemprop='image'"
+    " or contains(@class, 'copyright') or contains(@class, 'caption')]"
+)
+
+
+def _text(element: HtmlElement, pictures: bool = True) -> str:
+    """The element's text; without its pictures' credits ("© Jane Doe") when not `pictures`."""
     # itertext keeps "Jeff Foust" and a following "Monday" apart; text_content glues them.
-    return " ".join(" ".join(element.itertext()).split())
+    if pictures or not len(element) or not (skip := set(_PICTURE(element))):
+        return " ".join(" ".join(element.itertext()).split())
+    pieces: list[str] = []
+
+    def walk(node: HtmlElement) -> None:
+        if node.text and isinstance(node.tag, str):
+            pieces.append(node.text)
+        for child in node:
+            if child not in skip:
+                walk(child)
+            if child.tail:
+                pieces.append(child.tail)
+
+    walk(element)
+    return " ".join(" ".join(pieces).split())
 
 
 def byline_names(tree: HtmlElement, outlets: set[str]) -> list[str]:
@@ -283,7 +304,7 @@ def byline_names(tree: HtmlElement, outlets: set[str]) -> list[str]:
     matches = _BYLINE(tree)[:_MAX_BYLINE_ELEMENTS]
     named = {}
     for element in matches:
-        text = _text(element)
+        text = _text(element, pictures=False)
         ok = bool(text) and len(text) <= _MAX_BYLINE_CHARS
         credited = person_names(text, outlets=frozenset(outlets)) if ok else []
         named[element] = _credited(credited, outlets)
@@ -400,7 +421,7 @@ def author_link_names(tree: HtmlElement, outlets: set[str]) -> list[str]:
     for link in _AUTHOR_LINK(tree)[:_MAX_BYLINE_ELEMENTS]:
         if parent is not None and link.getparent() is not parent:
             break
-        found = _credited(person_names(_text(link)), outlets)
+        found = _credited(person_names(_text(link, pictures=False)), outlets)
         if found:
             names.extend(found)
             parent = link.getparent()

@@ -195,3 +195,7 @@ def test_rel_author_links_in_an_aside_column_name_every_author() -> None:
 
 def test_author_link_around_a_portrait_and_its_credit_names_the_author() -> None:
     assert run_case("authors_link_with_portrait_credit").authors == ("Karla Fuhr",)
+
+
+def test_one_byline_box_per_author_names_all_beside_a_json_ld_naming_the_first() -> None:
+    assert run_case("authors_one_box_per_author").authors == ("Anna Berg", "Jonas Weber")

@@ -300,7 +300,6 @@ def byline_names(tree: HtmlElement, outlets: set[str]) -> list[str]:
     Later matches elsewhere on the page are author boxes of related stories.
     """
     names: list[str] = []
-    parent = None
     matches = _BYLINE(tree)[:_MAX_BYLINE_ELEMENTS]
     named = {}
     for element in matches:
@@ -316,14 +315,34 @@ def byline_names(tree: HtmlElement, outlets: set[str]) -> list[str]:
     # A container is read only when no match inside it names anyone ("Jane Doe @handle"
     # around a handle's own element). lxml hands out the same proxy for a node while one
     # is alive, so dict membership is safe.
+    first = None
     for element in matches:
-        if not named[element] or (parent is not None and element.getparent() is not parent):
+        if not named[element] or (first is not None and not _same_kind(element, first)):
             continue
         if any(named.get(inner) for inner in element.iterdescendants()):
             continue
         names.extend(named[element])
-        parent = element.getparent() if parent is None else parent
-    return names[:_MAX_BYLINE_NAMES]
+        first = element if first is None else first
+    return _dedupe(names, outlets)[:_MAX_BYLINE_NAMES]
+
+
+def _same_kind(element: HtmlElement, first: HtmlElement) -> bool:
+    """True when `element` is another entry of the byline `first` opened: a sibling, or
+    the next author's box beside the one holding `first` (`<span class=name><a>A</a>
+    </span><span class=name>B</span>`)."""
+    parent, box = element.getparent(), first.getparent()
+    if parent is box:
+        return True
+    if box is None or box.get("class") is None:
+        return False
+    if parent is box.getparent():  # B's box is itself the match
+        return element.get("class") == box.get("class")
+    return (  # B sits in a box of the same kind as A's
+        parent is not None
+        and parent.getparent() is box.getparent()
+        and parent.get("class") == box.get("class")
+        and element.get("class") == first.get("class")
+    )
 
 
 _LEAD_IN_TEXT = re.compile(

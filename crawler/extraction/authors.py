@@ -336,7 +336,7 @@ def _same_kind(element: HtmlElement, first: HtmlElement) -> bool:
     if box is None or box.get("class") is None:
         return False
     if parent is box.getparent():  # B's box is itself the match
-        return element.get("class") == box.get("class")
+        return bool(element.get("class") == box.get("class"))
     return (  # B sits in a box of the same kind as A's
         parent is not None
         and parent.getparent() is box.getparent()

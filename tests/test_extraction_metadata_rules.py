@@ -199,3 +199,8 @@ def test_author_link_around_a_portrait_and_its_credit_names_the_author() -> None
 
 def test_one_byline_box_per_author_names_all_beside_a_json_ld_naming_the_first() -> None:
     assert run_case("authors_one_box_per_author").authors == ("Anna Berg", "Jonas Weber")
+
+
+def test_account_name_and_rights_notice_credit_nobody() -> None:
+    assert run_case("authors_account_and_rights_notice").authors == ()
+    assert person_names("Copyright Example Media GmbH") == []

@@ -149,6 +149,8 @@ def person_names(raw: str, min_words: int = 2, outlets: frozenset[str] = frozens
             break
         if not part or _NOT_A_NAME.search(part) or not _NAME_CHARS.match(part):
             continue
+        if part.lower().startswith("copyright"):  # a rights notice, not a byline
+            continue
         if (agency := credit(part)) is not None:
             names.append(agency)
             continue
@@ -505,7 +507,10 @@ def trafilatura_authors(raw: str, min_words: int = 2) -> list[str]:
 
 
 # What a publishing system writes where nobody is credited: "No Author", "Unknown".
-_NO_CREDIT = {"no", "none", "unknown", "anonymous", "author", "autor", "n/a", "admin"}
+_NO_CREDIT = {
+    "no", "none", "unknown", "anonymous", "anonym", "anonyme", "anónimo", "anonimo", "author",
+    "autor", "n/a", "admin", "zvg",
+}  # fmt: skip
 
 
 def _bare_credits(raw: str) -> list[str]:
@@ -650,15 +655,25 @@ def pick_authors(tree: HtmlElement, data: PageData, sites: list[str], host: str)
 def _outlet_led(parts: list[str], outlets: set[str], host: str) -> bool:
     """True for "hessenschau.de, Frankfurt, Germany": the site and its address."""
     first = parts[0].strip() if len(parts) > 1 else ""
-    return bool(first) and (_fold(first) in outlets | {key(host)} or not _not_domain([first], host))
+    return bool(first) and (_fold(first) in outlets | {key(host)} or _is_domain(first, host))
+
+
+def _is_domain(name: str, host: str) -> bool:
+    """True for the site's domain written out: "kath.net", "Www Proplanta De"."""
+    pattern = rf"^(?:www)?{re.escape(host)}[a-z]{{2,3}}$"
+    return bool(host) and re.match(pattern, _fold(name)) is not None
 
 
 def _not_domain(names: list[str], host: str) -> list[str]:
-    """Without the site's domain written out ("kath.net", "Www Proplanta De"): no credit."""
-    if not host:
-        return names
-    domain = re.compile(rf"^(?:www)?{re.escape(host)}[a-z]{{2,3}}$")
-    return [n for n in names if not domain.match(_fold(n))]
+    """Without what credits nobody: the site's domain written out, a publishing system's
+    account ("Jdadmin", "Anónimo"), a rights notice ("Copyright Example GmbH")."""
+    return [
+        n
+        for n in names
+        if not _is_domain(n, host)
+        and not (" " not in n and ("admin" in n.lower() or n.lower() in _NO_CREDIT))
+        and not n.lower().startswith(("copyright", "\u00a9"))
+    ]
 
 
 def _completed(found: list[str], visible: list[str]) -> list[str]:

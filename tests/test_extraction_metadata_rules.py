@@ -204,3 +204,9 @@ def test_one_byline_box_per_author_names_all_beside_a_json_ld_naming_the_first()
 def test_account_name_and_rights_notice_credit_nobody() -> None:
     assert run_case("authors_account_and_rights_notice").authors == ()
     assert person_names("Copyright Example Media GmbH") == []
+
+
+def test_co_authors_in_parentheses_are_credited_and_other_asides_are_not() -> None:
+    result = run_case("authors_coauthors_in_parentheses")
+    assert result.authors == ("Jeanne Roux", "Paul Marin", "Léa Petit")
+    assert person_names("Jeanne Roux (Paris bureau)") == ["Jeanne Roux"]

@@ -83,6 +83,8 @@ _NAME_CHARS = re.compile(r"^[\w'\u2019.\- ]+$")
 _MAX_NAME_WORDS = 5
 # "Jane Doe @janedoe", "Jane Doe (Brussels bureau)": a handle or an aside next to a name.
 _ASIDE = re.compile(r"\([^()]*\)|(?<!\S)@\w+")
+# "A (avec B et C)", "A (with B)": co-authors set in parentheses.
+_WITH_ASIDE = re.compile(r"\(\s*(?i:avec|with|mit|con|com)\s+([^()]*)\)")
 # "A (reporting) and B (photography)": B took the pictures.
 _PICTURES_ASIDE = re.compile(
     r"[^,;&|()]*\([^()]*\b(?:photo\w*|foto\w*|illustrat\w*|bilder|grafik\w*|graphics?)\b[^()]*\)",
@@ -142,7 +144,7 @@ def person_names(raw: str, min_words: int = 2, outlets: frozenset[str] = frozens
     BBC News, New York" names no "New York".
     """
     names: list[str] = []
-    text = _ASIDE.sub(" ", _PICTURES_ASIDE.sub(" ", clean(raw)))
+    text = _ASIDE.sub(" ", _PICTURES_ASIDE.sub(" ", _WITH_ASIDE.sub(r", \1", clean(raw))))
     for i, part in enumerate(_SPLIT.split(_LEAD_IN.sub("", text))):
         part = " ".join(_LEAD_IN.sub("", part).strip(" .:-\u2013\u2014'\"").split())
         if names and _fold(part) in outlets:

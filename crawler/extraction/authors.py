@@ -562,7 +562,9 @@ def pick_authors(tree: HtmlElement, data: PageData, sites: list[str], host: str)
 
     A byline that names everyone a structured source named, and more, wins: JSON-LD and
     meta tags often carry only the first of several authors. The outlet itself (a JSON-LD
-    Organization author) is kept only when nobody else is credited.
+    Organization author, "IGN Staff" beside a person) is kept only when nobody else is
+    credited; a site-wide meta author (the publisher's company) beside JSON-LD people, a
+    place, the site's domain or address, an account name or a rights notice never.
     """
     # "Campo Grande News" and "The Planetary Press" are also credited without "News", "The".
     outlets = {_fold(s) for s in sites} | {_fold(_strip_roles(s)) for s in sites} | {host}
@@ -581,7 +583,7 @@ def pick_authors(tree: HtmlElement, data: PageData, sites: list[str], host: str)
         # visible byline either, is set site-wide (the publisher's company, an uploader).
         if meta and (not ld_credits or _keys(meta) & _keys([*persons, *byline, *lead_in])):
             break
-        meta = []
+        meta, meta_values = [], []
     # JSON-LD and meta tags each may carry only some of the authors: together, in order.
     found = _dedupe([*persons, *meta], outlets)
     # Author-page links are another scan of the whole page: looked for only when needed.

@@ -201,3 +201,76 @@ def test_bare_day_is_not_moved_into_a_zone_by_a_printed_neighbour_day() -> None:
     published = run_case("dates_bare_day_keeps_its_day").published
     assert published is not None and published.value == datetime(2024, 3, 5, tzinfo=UTC)
     assert published.tz_offset_minutes is None
+
+
+def test_byline_under_a_body_class_is_read_and_photo_and_quote_credits_are_not() -> None:
+    # <body class="... f_comment_links_on ..."> once hid every byline as a comment.
+    assert run_case("authors_body_class_and_photo_credit").authors == ("Mara Lind",)
+
+
+def test_related_storys_byline_loses_to_the_by_line_its_author_link_confirms() -> None:
+    assert run_case("authors_related_byline_before_article").authors == ("Kathy Ward",)
+
+
+def test_outlet_on_the_byline_box_yields_to_the_writer_credited_in_the_text() -> None:
+    # The handle and the photographer beside the name are no authors either.
+    assert run_case("authors_outlet_byline_then_written_by").authors == ("Julie Moss",)
+
+
+def test_roles_and_affiliations_after_each_name_are_not_authors() -> None:
+    assert run_case("authors_roles_and_affiliations").authors == ("Sara Hill", "Sylvie Tores")
+    assert person_names("Grant Tinsley, PhD") == ["Grant Tinsley"]
+    assert person_names("Cécile Roux (Brussels bureau)") == ["Cécile Roux"]
+    assert person_names("Analysis by Chris Cole, CNN Editor-at-large") == ["Chris Cole"]
+
+
+def test_site_wide_meta_author_beside_json_ld_people_is_dropped() -> None:
+    # ... and a one-word JSON-LD name is completed from the byline.
+    assert run_case("authors_sitewide_meta_beside_jsonld").authors == ("Todd Baker", "Nina Alvarez")
+
+
+def test_organisation_only_json_ld_yields_to_a_german_lead_in_byline() -> None:
+    result = run_case("authors_org_only_jsonld_and_german_lead_in")
+    assert result.authors == ("Pamela Sturm", "Jonas Weber")
+
+
+def test_interview_credits_both_sides_and_a_no_author_placeholder_nobody() -> None:
+    assert run_case("authors_interview_pair").authors == ("Richard Precht", "Karin Fischer")
+    assert run_case("authors_no_author_placeholder").authors == ()
+
+
+def test_sites_own_desk_beside_a_person_is_the_persons_role() -> None:
+    assert run_case("authors_own_desk_beside_person").authors == ("Eric Song",)
+    # Alone, a desk credit is still the page's credit.
+    assert run_case("authors_desk_credit").authors == ("Redaktion Hafenblatt Online",)
+
+
+def test_place_after_the_outlet_on_a_byline_is_no_author() -> None:
+    assert run_case("authors_place_after_outlet").authors == ("Nadia Torres",)
+
+
+def test_site_domain_and_address_in_the_author_meta_credit_nobody() -> None:
+    assert run_case("authors_site_address_meta").authors == ()
+
+
+def test_rel_author_links_in_an_aside_column_name_every_author() -> None:
+    assert run_case("authors_rel_author_in_aside").authors == ("Julia Wong", "Sam Levy")
+
+
+def test_author_link_around_a_portrait_and_its_credit_names_the_author() -> None:
+    assert run_case("authors_link_with_portrait_credit").authors == ("Karla Fuhr",)
+
+
+def test_one_byline_box_per_author_names_all_beside_a_json_ld_naming_the_first() -> None:
+    assert run_case("authors_one_box_per_author").authors == ("Anna Berg", "Jonas Weber")
+
+
+def test_account_name_and_rights_notice_credit_nobody() -> None:
+    assert run_case("authors_account_and_rights_notice").authors == ()
+    assert person_names("Copyright Example Media GmbH") == []
+
+
+def test_co_authors_in_parentheses_are_credited_and_other_asides_are_not() -> None:
+    result = run_case("authors_coauthors_in_parentheses")
+    assert result.authors == ("Jeanne Roux", "Paul Marin", "Léa Petit")
+    assert person_names("Jeanne Roux (Paris bureau)") == ["Jeanne Roux"]

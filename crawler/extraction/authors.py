@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
+from functools import cache
+from itertools import pairwise
 from typing import Any
 
 from lxml.etree import XPath
@@ -16,6 +19,7 @@ from crawler.extraction.titles import clean, key
 _META_KEYS = (
     "author",
     "article:author",
+    "og:article:author",
     "parsely-author",
     "sailthru.author",
     "dc.creator",
@@ -23,14 +27,19 @@ _META_KEYS = (
     "byl",
 )
 _LEAD_IN = re.compile(
-    r"^(?:(?:written|posted|reported|words|story|text|photos?|erstellt|geschrieben|verfasst)\s+)?"
+    r"^(?:(?:written|posted|reported|words|story|text|photos?|erstellt|geschrieben|verfasst"
+    r"|analysis|opinion|commentary|review|interview)\s+)?"
     r"(?:by|from|von|par|por|di|door|av)\b[:\s]*"
     r"|^(?:текст|автор|text|autor|auteur)\b[:\s]*",
     re.IGNORECASE,
 )
 # " y ", " et ", " e ", " og ", " och " join names only in lower case: capitalised
-# they are middle initials ("Bruce Y. Lee", "Anna E. Berg").
-_SPLIT = re.compile(r"\s*(?:,|;|\||&|\b(?i:and|und)\b|\n|\s(?:y|et|e|og|och)\s)\s*")
+# they are middle initials ("Bruce Y. Lee", "Anna E. Berg"). An interview credits both
+# sides: "A im Gespräch mit B", "A in conversation with B".
+_SPLIT = re.compile(
+    r"\s*(?:,|;|\||&|\b(?i:and|und)\b|\n|\s(?:y|et|e|og|och)\s"
+    r"|\s(?i:im\s+gespräch\s+mit|in\s+conversation\s+with|en\s+conversation\s+avec)\s)\s*"
+)
 _ROLE_WORDS = {
     "staff", "writer", "writers", "correspondent", "correspondents", "reporter", "reporters",
     "editor", "editors", "contributor", "contributing", "columnist", "senior", "chief", "special",
@@ -45,12 +54,14 @@ _ROLE_WORDS = {
     "alle", "artikel", "beiträge", "mehr", "view", "profile", "bio", "more", "stories", "posts",
     "interview", "experte", "expertin", "admin", "administrator", "lesedauer", "stand", "jan",
     "feb", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "no", "none",
-    "unknown", "anonymous",
+    "unknown", "anonymous", "attorney", "technologist", "fellow", "program", "programme",
+    "project", "professor", "director", "researcher", "lecturer", "phd", "mitglied",
 }  # fmt: skip
 _PARTICLES = {
     "de", "da", "di", "del", "della", "van", "von", "der", "den", "du", "la", "le", "bin",
     "al", "el", "dos", "das", "ten", "ter", "y",
 }  # fmt: skip
+_OF = {"of", "der", "des", "de", "du", "für", "for", "at", "bei", "di", "del", "da"}
 _NOT_A_NAME = re.compile(r"@|https?:|www\.|\.com\b|\d")
 # Wire agencies credited on their own ("dpa", "AFP", "The Associated Press"): a general
 # vocabulary of the news trade, not a list of publishers.
@@ -70,6 +81,19 @@ _CJK_NAME = re.compile(r"^[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]
 _MAX_DESK_WORDS = 5
 _NAME_CHARS = re.compile(r"^[\w'\u2019.\- ]+$")
 _MAX_NAME_WORDS = 5
+# "Jane Doe @janedoe", "Jane Doe (Brussels bureau)": a handle or an aside next to a name.
+_ASIDE = re.compile(r"\([^()]*\)|(?<!\S)@\w+")
+# "A (avec B et C)", "A (with B)": co-authors set in parentheses.
+_WITH_ASIDE = re.compile(r"\(\s*(?i:avec|with|mit|con|com)\s+([^()]*)\)")
+# "A (reporting) and B (photography)": B took the pictures.
+_PICTURES_ASIDE = re.compile(
+    r"[^,;&|()]*\([^()]*\b(?:photo\w*|foto\w*|illustrat\w*|bilder|grafik\w*|graphics?)\b[^()]*\)",
+    re.IGNORECASE,
+)
+# Degrees and suffixes written after a name: "Grant Tinsley, PhD", "Ann Lee, MD".
+_CREDENTIALS = {"phd", "md", "rd", "mph", "msc", "mba", "ma", "ba", "bsc", "jr", "sr", "dr"}
+# An organisation or programme named after a person: "ACLU Speech", "BBC Sport".
+_ACRONYM = re.compile(r"^[A-Z]{3,}$")
 
 
 def _is_role(word: str) -> bool:
@@ -113,12 +137,21 @@ def credit(part: str) -> str | None:
     return None
 
 
-def person_names(raw: str, min_words: int = 2) -> list[str]:
-    """Split a byline into credits: persons, agencies and desks, without "By", roles or dates."""
-    names = []
-    for i, part in enumerate(_SPLIT.split(_LEAD_IN.sub("", clean(raw)))):
-        part = _LEAD_IN.sub("", part).strip(" .:-\u2013\u2014'\"")
+def person_names(raw: str, min_words: int = 2, outlets: frozenset[str] = frozenset()) -> list[str]:
+    """Split a byline into credits: persons, agencies and desks, without "By", roles or dates.
+
+    After a name, the outlet (one of the `outlets` keys) ends the byline: "By Jane Doe,
+    BBC News, New York" names no "New York".
+    """
+    names: list[str] = []
+    text = _ASIDE.sub(" ", _PICTURES_ASIDE.sub(" ", _WITH_ASIDE.sub(r", \1", clean(raw))))
+    for i, part in enumerate(_SPLIT.split(_LEAD_IN.sub("", text))):
+        part = " ".join(_LEAD_IN.sub("", part).strip(" .:-\u2013\u2014'\"").split())
+        if names and _fold(part) in outlets:
+            break
         if not part or _NOT_A_NAME.search(part) or not _NAME_CHARS.match(part):
+            continue
+        if part.lower().startswith("copyright"):  # a rights notice, not a byline
             continue
         if (agency := credit(part)) is not None:
             names.append(agency)
@@ -129,11 +162,18 @@ def person_names(raw: str, min_words: int = 2) -> list[str]:
         words = part.split()
         if all(_is_role(w) for w in words):
             continue
+        # "Director of Education Equity", "Mitglied der Redaktion": a description.
+        if words[-1] in _PARTICLES or any(_is_role(w) and nxt in _OF for w, nxt in pairwise(words)):
+            continue
         # After a comma a part ending in a role describes the name before it ("AP Auto Writer").
         if _is_role(words[-1]) and (i > 0 or len(words) <= 2):
             continue
         # A lone short capitalised word after a name is a credential ("MS", "RD", "PhD").
-        if len(words) == 1 and (len(part) < 3 or (part.isupper() and len(part) <= 4)):
+        if len(words) == 1 and (
+            len(part) < 3 or (part.isupper() and len(part) <= 4) or part.lower() in _CREDENTIALS
+        ):
+            continue
+        if len(words) > 1 and _ACRONYM.match(words[0]) and not part.isupper():
             continue
         words = _strip_roles(part).split()
         if min_words <= len(words) <= _MAX_NAME_WORDS and _looks_like_name(words):
@@ -187,51 +227,136 @@ def _ld_authors(data: PageData) -> tuple[list[str], list[str]]:
     return persons, orgs
 
 
+def _fold(text: str) -> str:
+    """key() without accents: "La República" names the host "larepublica"."""
+    decomposed = unicodedata.normalize("NFKD", key(text))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _credited(names: list[str], outlets: set[str]) -> list[str]:
+    """A byline's names without the outlet and the place after it: "By Jane Doe, BBC News,
+    New York" credits Jane Doe."""
+    for i, name in enumerate(names):
+        if i and _fold(name) in outlets:
+            names = names[:i]
+            break
+    return _dedupe(names, outlets)
+
+
 def _dedupe(names: Iterable[str], outlets: set[str]) -> list[str]:
     seen: dict[str, str] = {}
     for name in names:
-        if key(name) and key(name) not in seen and key(name) not in outlets:
+        if key(name) and key(name) not in seen and _fold(name) not in outlets:
             seen[key(name)] = name
     return list(seen.values())
 
 
+# Containers no byline sits in (a class on <html> or <body> says nothing of the element).
+_OUTSIDE = (
+    "[not(ancestor-or-self::*[not(self::body or self::html)]"
+    "[contains(@class, 'comment') or self::aside or self::footer])]"
+)
 _BYLINE = XPath(
     "//body//*[@rel='author' or @itemprop='author' or contains(@class, 'byline')"
     " or contains(@class, 'author') or contains(@id, 'byline')]"
-    "[not(ancestor-or-self::*[contains(@class, 'comment') or self::aside or self::footer])]"
+    f"{_OUTSIDE}"
+    # A photo credit names the photographer ("image-author", captions), a pull quote the
+    # person quoted.
+    "[not(ancestor::figure or ancestor::figcaption or contains(@class, 'image')"
+    " or contains(@class, 'photo') or contains(@class, 'caption') or contains(@class, 'license')"
+    " or contains(@class, 'copyright') or contains(@class, 'quote'))]"
 )
 _MAX_BYLINE_CHARS = 160
 _MAX_BYLINE_ELEMENTS = 12
 _MAX_BYLINE_NAMES = 6
 
 
-def byline_names(tree: HtmlElement) -> list[str]:
-    """Names in the first byline-like element and its siblings of the same kind.
+_PICTURE = XPath(
+    ".//*[self::picture or self::figure or self::svg or @itemprop='image'"
+    " or contains(@class, 'copyright') or contains(@class, 'caption')]"
+)
+
+
+def _text(element: HtmlElement, pictures: bool = True) -> str:
+    """The element's text; without its pictures' credits ("© Jane Doe") when not `pictures`."""
+    # itertext keeps "Jeff Foust" and a following "Monday" apart; text_content glues them.
+    if pictures or not len(element) or not (skip := set(_PICTURE(element))):
+        return " ".join(" ".join(element.itertext()).split())
+    pieces: list[str] = []
+
+    def walk(node: HtmlElement) -> None:
+        if node.text and isinstance(node.tag, str):
+            pieces.append(node.text)
+        for child in node:
+            if child not in skip:
+                walk(child)
+            if child.tail:
+                pieces.append(child.tail)
+
+    walk(element)
+    return " ".join(" ".join(pieces).split())
+
+
+def byline_names(tree: HtmlElement, outlets: set[str]) -> list[str]:
+    """Names in the first byline-like element that credits someone other than the outlet,
+    and in its siblings of the same kind.
 
     Later matches elsewhere on the page are author boxes of related stories.
     """
     names: list[str] = []
-    parent = None
     matches = _BYLINE(tree)[:_MAX_BYLINE_ELEMENTS]
-    # The innermost matches hold just the names; their containers add dates and outlets.
-    # lxml hands out the same proxy for a node while one is alive, so set membership is safe.
-    alive = set(matches)
-    containers = {a for m in matches for a in m.iterancestors() if a in alive}
+    named = {}
     for element in matches:
-        if element in containers or (parent is not None and element.getparent() is not parent):
+        text = _text(element, pictures=False)
+        ok = bool(text) and len(text) <= _MAX_BYLINE_CHARS
+        credited = person_names(text, outlets=frozenset(outlets)) if ok else []
+        named[element] = _credited(credited, outlets)
+        if credited and not named[element] and not any(named.values()):
+            break  # the first byline credits the outlet itself: the rest are other stories'
+    matches = matches[: len(named)]
+
+    # The innermost matches hold just the names; their containers add dates and outlets.
+    # A container is read only when no match inside it names anyone ("Jane Doe @handle"
+    # around a handle's own element). lxml hands out the same proxy for a node while one
+    # is alive, so dict membership is safe.
+    first = None
+    for element in matches:
+        if not named[element] or (first is not None and not _same_kind(element, first)):
             continue
-        # itertext keeps "Jeff Foust" and a following "Monday" apart; text_content glues them.
-        text = " ".join(" ".join(element.itertext()).split())
-        if text and len(text) <= _MAX_BYLINE_CHARS and (found := person_names(text)):
-            names.extend(found)
-            parent = element.getparent() if parent is None else parent
-    return names[:_MAX_BYLINE_NAMES]
+        if any(named.get(inner) for inner in element.iterdescendants()):
+            continue
+        names.extend(named[element])
+        first = element if first is None else first
+    return _dedupe(names, outlets)[:_MAX_BYLINE_NAMES]
+
+
+def _same_kind(element: HtmlElement, first: HtmlElement) -> bool:
+    """True when `element` is another entry of the byline `first` opened: a sibling, or
+    the next author's box beside the one holding `first` (`<span class=name><a>A</a>
+    </span><span class=name>B</span>`)."""
+    parent, box = element.getparent(), first.getparent()
+    if parent is box:
+        return True
+    if box is None or box.get("class") is None:
+        return False
+    if parent is box.getparent():  # B's box is itself the match
+        return bool(element.get("class") == box.get("class"))
+    return (  # B sits in a box of the same kind as A's
+        parent is not None
+        and parent.getparent() is box.getparent()
+        and parent.get("class") == box.get("class")
+        and element.get("class") == first.get("class")
+    )
 
 
 _LEAD_IN_TEXT = re.compile(
-    r"^\s*(?:(?:written|posted|reported|erstellt|geschrieben|verfasst|text)\s+)?"
+    r"^\s*(?:[|\u2022\u00b7\u2013\u2014-]\s*)?"
+    r"(?:(?:(?:written|posted|reported|erstellt|geschrieben|verfasst|text|analysis|opinion"
+    r"|commentary|review|interview)\s+)?"
+    # "Ein Beitrag von", "Ein Artikel von": German opens a byline with what the piece is.
+    r"(?:(?:eine?\s+)?(?:artikel|beitrag|gastbeitrag|kommentar|bericht|reportage|analyse)\s+)?"
     r"(?:by|von|par|por|door|av)\b\s*:?\s*"
-    r"|^\s*(?:autor|autorin|author|auteur|autore|verfasser|redakteur|redakteurin)\s*:\s*",
+    r"|(?:autor|autorin|author|auteur|autore|verfasser|redakteur|redakteurin)\s*:\s*)",
     re.IGNORECASE,
 )
 # What follows the names on a text byline: " on December 13", " - Jan 9", " | 3 min read".
@@ -239,28 +364,75 @@ _BYLINE_TAIL = re.compile(
     r"\s+(?:on|am|le|el|il|op|em|updated|aktualisiert)\s+.*$|\s+[-\u2013\u2014|\u2022\u00b7]\s+.*$"
 )
 _SKIP_TEXT = XPath(
-    "ancestor-or-self::*[self::script or self::style or self::aside or self::footer"
-    " or self::nav or self::a or contains(@class, 'comment')]"
+    "ancestor-or-self::*[not(self::body or self::html)][self::script or self::style"
+    " or self::aside or self::footer or self::nav or self::a or contains(@class, 'comment')]"
+)
+_NEXT_TEXT = XPath("following::text()[normalize-space()][1]")
+_SKIP_NEXT = XPath(
+    "ancestor-or-self::*[not(self::body or self::html)][self::script or self::style"
+    " or self::aside or self::footer or self::nav or contains(@class, 'comment')]"
 )
 
 
-def lead_in_names(tree: HtmlElement) -> list[str]:
-    """Names on the first short text byline that starts "By ..." ("Von ...", "Par ...")."""
+# The first letters of the words _LEAD_IN_TEXT opens with, as IGNORECASE matches them
+# (the dotless i, U+0131, matches "i"): a cheap test that spares the regex most texts.
+_LEAD_IN_INITIALS = frozenset("wpregvtaocibdk\u0131")
+
+
+def _opens_lead_in(text: str | None) -> bool:
+    if not text:
+        return False
+    rest = text.lstrip()
+    if rest[:1] in ("|", "\u2022", "\u00b7", "\u2013", "\u2014", "-"):
+        rest = rest[1:].lstrip()
+    return rest[:1].lower()[:1] in _LEAD_IN_INITIALS and bool(_LEAD_IN_TEXT.match(text))
+
+
+def _first_line(element: HtmlElement, out: list[str]) -> bool:
+    """Text of `element` up to its first line break after some text; True when cut there."""
+    if element.text:
+        out.append(element.text)
+    for child in element:
+        if child.tag == "br" and "".join(out).strip():
+            return True
+        if isinstance(child.tag, str) and _first_line(child, out):
+            return True
+        if child.tail:
+            out.append(child.tail)
+    return False
+
+
+def lead_in_names(tree: HtmlElement, outlets: set[str]) -> list[str]:
+    """Names on the first short text byline that starts "By ..." ("Von ...", "Par ...")
+    and credits someone other than the outlet."""
     body = tree.find(".//body")
     for element in body.iter() if body is not None else ():
-        if not isinstance(element.tag, str) or not _LEAD_IN_TEXT.match(element.text or ""):
+        if not isinstance(element.tag, str) or not _opens_lead_in(element.text):
             continue
         holder = element
-        if not _LEAD_IN_TEXT.sub("", element.text or "").strip() and len(element) == 0:
+        alone = not _LEAD_IN_TEXT.sub("", element.text or "").strip() and len(element) == 0
+        if alone:
             parent = element.getparent()  # <span>By</span><span>Name</span>
             holder = parent if parent is not None else element
         if _SKIP_TEXT(holder):
             continue
-        text = " ".join(" ".join(holder.itertext()).split())
-        if len(text) > _MAX_BYLINE_CHARS:
-            continue
-        names = person_names(_BYLINE_TAIL.sub("", _LEAD_IN_TEXT.sub("", text)))
-        if names:
+        # The byline ends at a line break: "Von A und B<br>Kakuma" names A and B.
+        pieces: list[str] = []
+        _first_line(holder, pieces)
+        text = " ".join(" ".join(pieces).split())
+        names: list[str] = []
+        if len(text) <= _MAX_BYLINE_CHARS:
+            names = person_names(
+                _BYLINE_TAIL.sub("", _LEAD_IN_TEXT.sub("", text)), outlets=frozenset(outlets)
+            )
+        if not names and alone:
+            # "By" set apart from the name, each in its own box: the next text is the name.
+            following = _NEXT_TEXT(element)
+            if following and not _SKIP_NEXT(following[0].getparent()):
+                line = " ".join(str(following[0]).split())
+                if len(line) <= _MAX_BYLINE_CHARS:
+                    names = person_names(_BYLINE_TAIL.sub("", line))
+        if names := _credited(names, outlets):
             return names[:_MAX_BYLINE_NAMES]
     return []
 
@@ -270,11 +442,12 @@ _AUTHOR_LINK = XPath(
     "//body//a[contains(@href, '/author/') or contains(@href, '/authors/')"
     " or contains(@href, '/autor/') or contains(@href, '/autoren/') or contains(@href, '/auteur/')"
     " or contains(@href, '/autore/') or contains(@href, '/editors/')]"
-    "[not(ancestor::*[self::aside or self::footer or self::nav or contains(@class, 'comment')])]"
+    "[not(ancestor::*[not(self::body or self::html)]"
+    "[self::aside or self::footer or self::nav or contains(@class, 'comment')])]"
 )
 
 
-def author_link_names(tree: HtmlElement) -> list[str]:
+def author_link_names(tree: HtmlElement, outlets: set[str]) -> list[str]:
     """Names on the first link to an author page and on its siblings of the same kind.
 
     Sites link each byline name to the writer's page; later such links on the page are
@@ -285,10 +458,31 @@ def author_link_names(tree: HtmlElement) -> list[str]:
     for link in _AUTHOR_LINK(tree)[:_MAX_BYLINE_ELEMENTS]:
         if parent is not None and link.getparent() is not parent:
             break
-        found = person_names(" ".join(" ".join(link.itertext()).split()))
+        found = _credited(person_names(_text(link, pictures=False)), outlets)
         if found:
             names.extend(found)
             parent = link.getparent()
+    return names[:_MAX_BYLINE_NAMES]
+
+
+# rel=author marks the page's own writers; some layouts set the byline in an <aside>
+# column, which the other byline finders leave out as related-story boxes.
+_REL_AUTHOR = XPath(
+    "//body//*[@rel='author']"
+    "[not(ancestor::*[not(self::body or self::html)][self::footer or contains(@class, 'comment')])]"
+)
+
+
+def rel_author_names(tree: HtmlElement, outlets: set[str]) -> list[str]:
+    """Names on the first rel=author element and its siblings of the same kind."""
+    names: list[str] = []
+    parent = None
+    for element in _REL_AUTHOR(tree)[:_MAX_BYLINE_ELEMENTS]:
+        if parent is not None and element.getparent() is not parent:
+            break
+        if found := _credited(person_names(_text(element)), outlets):
+            names.extend(found)
+            parent = element.getparent()
     return names[:_MAX_BYLINE_NAMES]
 
 
@@ -309,13 +503,19 @@ def _trafilatura_credit(tree: HtmlElement) -> str:
     return found or ""
 
 
-def trafilatura_authors(tree: HtmlElement, min_words: int = 2) -> list[str]:
-    """trafilatura's own author finder (meta, JSON-LD, byline XPaths), split into credits."""
-    parts = _trafilatura_credit(tree).split(";")
-    return [n for part in parts for n in person_names(part, min_words)]
+def trafilatura_authors(raw: str, min_words: int = 2) -> list[str]:
+    """trafilatura's raw credit (`_trafilatura_credit`) split into credits."""
+    return [n for part in raw.split(";") for n in person_names(part, min_words)]
 
 
-def _bare_credits(tree: HtmlElement) -> list[str]:
+# What a publishing system writes where nobody is credited: "No Author", "Unknown".
+_NO_CREDIT = {
+    "no", "none", "unknown", "anonymous", "anonym", "anonyme", "anónimo", "anonimo", "author",
+    "autor", "n/a", "admin", "zvg",
+}  # fmt: skip
+
+
+def _bare_credits(raw: str) -> list[str]:
     """trafilatura's credits as written, when short and free of links and numbers.
 
     A byline of role words alone ("Staff Writer", "Rasender Reporter") is still the only
@@ -323,12 +523,13 @@ def _bare_credits(tree: HtmlElement) -> list[str]:
     ("admin", "editor") is the publishing system's account name, not a credit.
     """
     credits = []
-    for part in _trafilatura_credit(tree).split(";"):
+    for part in raw.split(";"):
         part = _LEAD_IN.sub("", clean(part)).strip(" .:-\u2013\u2014'\"")
         words = part.split()
         if (
             1 <= len(words) <= _MAX_DESK_WORDS
             and not (len(words) == 1 and _is_role(part))
+            and not all(w.lower() in _NO_CREDIT for w in words)
             and len(part) >= 3
             and _NAME_CHARS.match(part)
             and not _NOT_A_NAME.search(part)
@@ -337,33 +538,89 @@ def _bare_credits(tree: HtmlElement) -> list[str]:
     return credits
 
 
+def _keys(names: Iterable[str]) -> set[str]:
+    return set(map(key, names))
+
+
+def _reads_as_names(value: str) -> bool:
+    """True when every part of a meta author value is a credit ("A, B and C"), not a
+    company or department ("Landesanstalt für Wald und Forstwirtschaft")."""
+    parts = [p for p in _SPLIT.split(_LEAD_IN.sub("", clean(value))) if p.strip(" .:-")]
+    return all(person_names(p, min_words=1) for p in parts)
+
+
+def _names_outlet(name: str, outlets: set[str]) -> bool:
+    # "IGN Staff", "PhillyVoice Staff": the site's own desk, named word by word.
+    words = name.split()
+    spans = ((i, j) for i in range(len(words)) for j in range(i + 1, len(words) + 1))
+    return any(_fold(" ".join(words[i:j])) in outlets for i, j in spans)
+
+
 def pick_authors(tree: HtmlElement, data: PageData, sites: list[str], host: str) -> list[str]:
     """Authors from the first source that credits someone: JSON-LD, meta tags, the byline,
     then trafilatura's finder. People and agencies, in page order, each once.
 
     A byline that names everyone a structured source named, and more, wins: JSON-LD and
     meta tags often carry only the first of several authors. The outlet itself (a JSON-LD
-    Organization author) is kept only when nobody else is credited.
+    Organization author, "IGN Staff" beside a person) is kept only when nobody else is
+    credited; a site-wide meta author (the publisher's company) beside JSON-LD people, a
+    place, the site's domain or address, an account name or a rights notice never.
     """
-    outlets = {key(s) for s in sites} | {host}
+    # "Campo Grande News" and "The Planetary Press" are also credited without "News", "The".
+    outlets = {_fold(s) for s in sites} | {_fold(_strip_roles(s)) for s in sites} | {host}
+    outlets.discard("")
     persons, orgs = _ld_authors(data)
+    ld_credits = _dedupe(persons, outlets)
+    people = [p for p in persons if key(p) not in _keys(orgs)]
+    byline = byline_names(tree, outlets)
+    lead_in = lead_in_names(tree, outlets)
     meta: list[str] = []
+    meta_values: list[str] = []
     for meta_key in _META_KEYS:
-        meta = [n for value in data.all(meta_key) for n in person_names(value)]
-        if meta:
+        meta_values = data.all(meta_key)
+        meta = [n for value in meta_values for n in person_names(value)]
+        # Beside JSON-LD people, a meta author naming none of them, and not on the
+        # visible byline either, is set site-wide (the publisher's company, an uploader).
+        if meta and (not ld_credits or _keys(meta) & _keys([*persons, *byline, *lead_in])):
             break
+        meta, meta_values = [], []
     # JSON-LD and meta tags each may carry only some of the authors: together, in order.
     found = _dedupe([*persons, *meta], outlets)
-    byline = _dedupe(byline_names(tree), outlets)
-    lead_in = _dedupe(lead_in_names(tree), outlets)
-    linked = _dedupe(author_link_names(tree), outlets)
+    # Author-page links are another scan of the whole page: looked for only when needed.
+    linked = cache(lambda: author_link_names(tree, outlets))
+    visible = byline or lead_in
+    if found and not people and not meta and visible:
+        # JSON-LD credits only an organisation, the page a person: the page's byline,
+        # with any agency the JSON-LD named.
+        found = [*visible, *(o for o in found if credit(o))]
     # A meta author tag is often set site-wide (the publisher's company, a desk); when no
     # JSON-LD person backs it and the visible byline names other people, confirmed by a
-    # "By ..." line or a link to their author page, the byline readers see wins.
-    confirmed = set(map(key, byline)) & set(map(key, [*lead_in, *linked]))
-    disjoint = not persons and not set(map(key, byline)) & set(map(key, found))
-    if not found or _fuller(byline, found) or (confirmed and disjoint):
+    # "By ..." line or a link to their author page, or the meta value reads as no list of
+    # names, the byline readers see wins.
+    on_byline = _keys(byline)
+    disjoint = not persons and not on_byline & _keys(found)
+    confirmed = (
+        disjoint
+        and bool(on_byline)
+        and bool(
+            on_byline & _keys(lead_in)
+            or not all(map(_reads_as_names, meta_values))
+            or on_byline & _keys(linked())
+        )
+    )
+    if not found or _fuller(byline, found) or confirmed:
         found = byline
+        # The first byline-like element is a related story's when the "By ..." line and
+        # the author-page link agree on someone else.
+        if (
+            found
+            and not persons
+            and not meta
+            and not _keys(found) & _keys(lead_in)
+            and _keys(lead_in) & _keys(linked())
+            and not _keys(found) & _keys(linked())
+        ):
+            found = lead_in
     if found and _fuller(lead_in, found):
         found = lead_in
     if not found:
@@ -371,16 +628,71 @@ def pick_authors(tree: HtmlElement, data: PageData, sites: list[str], host: str)
         # markup that often runs the outlet or a title into the name.
         found = lead_in
     if not found:
-        found = linked
+        found = linked()
     if not found:
-        found = _dedupe(trafilatura_authors(tree), outlets)
+        found = rel_author_names(tree, outlets)
     if found:
-        return found
+        return _completed(_without_own_desk(found, outlets), [*byline, *lead_in])
+    # trafilatura's finder is the costliest source (it copies the tree): asked once, last.
+    raw = _trafilatura_credit(tree)
+    # "hessenschau.de, Frankfurt, Germany": the site and its address, as trafilatura read it
+    # from a meta tag or on its own.
+    led = [v for v in data.all(*_META_KEYS) if _outlet_led(v.split(","), outlets, host)]
+    parts = [p.strip().lower() for p in raw.split(";")]
+    if _outlet_led(raw.split(";"), outlets, host) or any(
+        all(p in v.lower() for p in parts) for v in led
+    ):
+        raw = ""
+    if found := _not_domain(_dedupe(trafilatura_authors(raw), outlets), host):
+        return _without_own_desk(found, outlets)
     # Nobody but the outlet credited (a JSON-LD Organization, "Par Attac France"), or a
     # one-word byline (a first name, a handle): still what the page credits.
-    loose = [n for v in data.all(*_META_KEYS) for n in person_names(v, min_words=1)]
-    return (
+    loose = [n for v in data.all(*_META_KEYS) if v not in led for n in person_names(v, min_words=1)]
+    return _not_domain(
         _dedupe(orgs, set())
-        or _dedupe([*loose, *trafilatura_authors(tree, min_words=1)], set())
-        or _dedupe(_bare_credits(tree), set())
+        or _dedupe([*loose, *trafilatura_authors(raw, min_words=1)], set())
+        or _dedupe(_bare_credits(raw), set()),
+        host,
     )
+
+
+def _outlet_led(parts: list[str], outlets: set[str], host: str) -> bool:
+    """True for "hessenschau.de, Frankfurt, Germany": the site and its address."""
+    first = parts[0].strip() if len(parts) > 1 else ""
+    return bool(first) and (_fold(first) in outlets | {key(host)} or _is_domain(first, host))
+
+
+def _is_domain(name: str, host: str) -> bool:
+    """True for the site's domain written out: "kath.net", "Www Proplanta De"."""
+    pattern = rf"^(?:www)?{re.escape(host)}[a-z]{{2,3}}$"
+    return bool(host) and re.match(pattern, _fold(name)) is not None
+
+
+def _not_domain(names: list[str], host: str) -> list[str]:
+    """Without what credits nobody: the site's domain written out, a publishing system's
+    account ("Jdadmin", "Anónimo"), a rights notice ("Copyright Example GmbH")."""
+    return [
+        n
+        for n in names
+        if not _is_domain(n, host)
+        and not (" " not in n and ("admin" in n.lower() or n.lower() in _NO_CREDIT))
+        and not n.lower().startswith(("copyright", "\u00a9"))
+    ]
+
+
+def _completed(found: list[str], visible: list[str]) -> list[str]:
+    """A one-word name ("Todd") completed from the visible byline ("By Todd Bates")."""
+    out = []
+    for name in found:
+        if " " not in name and credit(name) is None:
+            longer = [v for v in visible if v.split()[0] == name and len(v.split()) > 1]
+            name = longer[0] if len(longer) == 1 else name
+        out.append(name)
+    return out
+
+
+def _without_own_desk(found: list[str], outlets: set[str]) -> list[str]:
+    """Credits naming the site itself ("IGN Staff") dropped when others are credited:
+    beside a person's name they are the person's role."""
+    others = [n for n in found if not _names_outlet(n, outlets)]
+    return others or found

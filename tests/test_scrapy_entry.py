@@ -56,3 +56,19 @@ def test_scrapy_crawl_without_a_known_site_is_one_line(tmp_path: Path) -> None:
             assert lines[0].startswith("error: ")
             assert "Traceback" not in proc.stderr
         assert not (tmp_path / "warc").exists() or not list((tmp_path / "warc").iterdir())
+
+
+def test_crawl_never_loads_scrapys_remote_control(tmp_path: Path) -> None:
+    # Its HTTP server runs posted Python code; loading it at all costs aiohttp's import.
+    probe = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('remote control loaded:',"
+        " 'scrapy.extensions.remote_control' in sys.modules))\n"
+        "sys.argv = ['newsarchive', '--config', sys.argv[1], 'crawl', 'ledger']\n"
+        "from crawler.cli import main\n"
+        "main()\n"
+    )
+    with ledger_env(tmp_path, categories=1, per_category=2, page_size=2, max_pages=1) as env:
+        proc = run_python("-c", probe, str(env.config))
+        assert "ledger: run 1 ok:" in proc.stdout, proc.stderr[-3000:]
+        assert "remote control loaded: False" in proc.stdout

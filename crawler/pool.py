@@ -17,6 +17,7 @@ import dataclasses
 import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
@@ -49,6 +50,29 @@ def new_pool(
         initializer=worker_initializer,
         initargs=(os.getpid(), setup, setup_args),
     )
+
+
+def ready() -> int:
+    """A no-op job: the worker that runs it has been forked and initialised."""
+    return os.getpid()
+
+
+def warm(pool: ProcessPoolExecutor, workers: int) -> None:
+    """Start the forkserver and `workers` workers now, off the calling thread.
+
+    The forkserver imports the extractor (PRELOAD) before it forks its first worker, and
+    the first `submit` waits for that: done here, it overlaps the crawl's first fetches
+    instead of stalling the event loop at the first article page.
+    """
+
+    def start() -> None:
+        try:
+            for future in [pool.submit(ready) for _ in range(workers)]:
+                future.result()
+        except Exception:  # a pool that cannot start fails loudly on its first real job
+            return
+
+    threading.Thread(target=start, name="pool-warm", daemon=True).start()
 
 
 def worker_initializer(

@@ -19,7 +19,7 @@ from typing import Any
 
 from crawler import internals
 from crawler.config import Config
-from crawler.pool import new_pool
+from crawler.pool import new_pool, warm
 from crawler.writer import ArchiveWriter, CaptureFuture
 from storage import url_state
 from storage.db import Archive, is_postgresql
@@ -105,6 +105,7 @@ class CrawlServices:
         self.reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive-reader")
         self.workers = archive_cfg.extraction_workers or os.cpu_count() or 1
         self.pool = self._new_pool()
+        warm(self.pool, self.workers)
         self.run_ids: dict[str, int] = dict(run_ids or {})
         # The capture future of each downloaded request, for the spider to hand on. Kept out
         # of request.meta so that queued requests stay serialisable (scrapy-redis pickles them).

@@ -203,9 +203,15 @@ def test_bare_day_is_not_moved_into_a_zone_by_a_printed_neighbour_day() -> None:
     assert published.tz_offset_minutes is None
 
 
-def test_a_masthead_h1_over_todays_date_is_not_the_headline_that_dates_the_page() -> None:
-    """The site's name in an <h1> with the day's date under it (the fetch day): the day
-    printed by the article's own headline decides, not a teaser's <time> on the fetch day."""
-    published = run_case("dates_masthead_h1_over_todays_date").published
+@pytest.mark.parametrize(
+    "name", ["dates_masthead_h1_over_todays_date", "dates_home_link_h1_over_todays_date"]
+)
+def test_a_masthead_h1_over_todays_date_is_not_the_headline_that_dates_the_page(
+    name: str,
+) -> None:
+    """The site's name in an <h1> (marked as a masthead, or a link to the front page) with
+    the day's date under it (the fetch day): the day printed by the article's own headline
+    decides, not a teaser's <time> on the fetch day."""
+    published = run_case(name).published
     assert published is not None
     assert published.value == datetime(2024, 3, 5, 19, 18, 46, tzinfo=UTC)

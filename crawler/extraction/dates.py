@@ -264,11 +264,24 @@ _MASTHEAD = re.compile(r"logo|masthead|brand|site-?(?:name|title)", re.IGNORECAS
 
 def _masthead(h1: HtmlElement) -> bool:
     parent = h1.getparent()
-    return any(
-        _MASTHEAD.search(f"{el.get('class') or ''} {el.get('id') or ''}")
-        for el in (h1, parent)
-        if el is not None and el.tag != "body"
-    ) or any(a.tag in ("nav", "footer", "aside") for a in h1.iterancestors())
+    return (
+        any(
+            _MASTHEAD.search(f"{el.get('class') or ''} {el.get('id') or ''}")
+            for el in (h1, parent)
+            if el is not None and el.tag != "body"
+        )
+        or any(a.tag in ("nav", "footer", "aside") for a in h1.iterancestors())
+        or _links_home(h1)
+    )
+
+
+def _links_home(h1: HtmlElement) -> bool:
+    """The h1 is a link to the site's front page (`<h1><a href="/">Site</a></h1>`)."""
+    for a in h1.iter("a"):
+        href = (a.get("href") or "").strip()
+        if href and not href.startswith("#") and urlsplit(href).path in ("", "/"):
+            return True
+    return False
 
 
 def _headline_h1(body: HtmlElement) -> HtmlElement | None:

@@ -133,12 +133,18 @@ class HeadMetaRefreshMiddleware(MetaRefreshMiddleware):
         self, request: Request, response: Response, spider: Spider | None = None
     ) -> Request | Response:
         if isinstance(response, HtmlResponse) and len(response.body) > self.HEAD_BYTES:
+            body = response.body
+            # Cut before a UTF-8 continuation byte, not in a character: a page without a
+            # declared charset is read as UTF-8 only if it decodes as UTF-8, head included.
+            cut = self.HEAD_BYTES
+            while cut > self.HEAD_BYTES - 3 and body[cut] & 0xC0 == 0x80:
+                cut -= 1
             # Not response.replace(): it reads response.encoding, which may decode it all.
             head = HtmlResponse(
                 url=response.url,
                 status=response.status,
                 headers=response.headers,
-                body=response.body[: self.HEAD_BYTES],
+                body=body[:cut],
                 request=response.request,
             )
             result = super().process_response(request, head)

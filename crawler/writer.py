@@ -284,6 +284,12 @@ class ArchiveWriter:
                     digest=prepared.digest if prepared is not None else None,
                 )
             written = memo["written"] = self.warc.append_prepared(prepared)
+        elif written.record_kind == RecordKind.REVISIT:
+            # Run again after its transaction rolled back: the capture it repeats may have
+            # been in that transaction, and its row (on PostgreSQL, its id) is new now.
+            found = ingest.last_response(session, ex.url)
+            memo["previous_id"] = found[0] if found else None
+            memo["previous_article"] = bool(found and found[1])
         headers = {k.lower(): v for k, v in ex.response_headers}
         capture = Capture(
             url=ex.url,

@@ -274,3 +274,17 @@ def test_co_authors_in_parentheses_are_credited_and_other_asides_are_not() -> No
     result = run_case("authors_coauthors_in_parentheses")
     assert result.authors == ("Jeanne Roux", "Paul Marin", "Léa Petit")
     assert person_names("Jeanne Roux (Paris bureau)") == ["Jeanne Roux"]
+
+
+@pytest.mark.parametrize(
+    "name", ["dates_masthead_h1_over_todays_date", "dates_home_link_h1_over_todays_date"]
+)
+def test_a_masthead_h1_over_todays_date_is_not_the_headline_that_dates_the_page(
+    name: str,
+) -> None:
+    """The site's name in an <h1> (marked as a masthead, or a link to the front page) with
+    the day's date under it (the fetch day): the day printed by the article's own headline
+    decides, not a teaser's <time> on the fetch day."""
+    published = run_case(name).published
+    assert published is not None
+    assert published.value == datetime(2024, 3, 5, 19, 18, 46, tzinfo=UTC)

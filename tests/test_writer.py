@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -114,3 +115,31 @@ def test_a_failing_job_does_not_undo_the_others_in_its_batch(
     assert sorted(records) == sorted(r.capture.url for r in refs)
     for ref in refs:
         assert warc.read(ref.capture.warc_file, ref.capture.warc_offset).payload == BODY
+
+
+def test_a_revisit_in_a_batch_run_again_points_at_the_committed_capture(
+    db_url: str, tmp_path: Path
+) -> None:
+    """The same page twice in one batch, then a failing job: the batch is run again job by
+    job, and the second capture (a revisit of the first) must point at the first one's row
+    as committed, not at the id it had in the rolled-back attempt (PostgreSQL's sequences
+    do not roll back, so that id is never used again)."""
+    url = "http://127.0.0.1:8000/2026/11/30/twice/"
+    warc = WarcStore(tmp_path / "warc")
+    with Archive(db_url) as archive:
+        writer = ArchiveWriter(archive, warc, batch_wait=0.5)
+        try:
+            first = writer.capture(_exchange(url))
+            again = replace(_exchange(url), fetched_at=datetime(2026, 11, 30, 10, 0, tzinfo=UTC))
+            second = writer.capture(again)
+            bad = writer.submit(lambda _s: 1 / 0)
+            with pytest.raises(ZeroDivisionError):
+                bad.result(timeout=10)
+            ref, revisit = first.result(timeout=10), second.result(timeout=10)
+        finally:
+            writer.close()
+        assert revisit.is_revisit
+        with archive.sessions() as s:
+            rows = {r.id: r for r in s.scalars(select(CaptureRow))}
+        assert sorted(rows) == sorted([ref.id, revisit.id])
+        assert rows[revisit.id].revisit_of == ref.id

@@ -258,11 +258,49 @@ def _printed_match(m: re.Match[str], order: DayOrder) -> str | None:
         return None
 
 
+# A masthead's <h1> (the site's name, often over today's date): not the headline.
+_MASTHEAD = re.compile(r"logo|masthead|brand|site-?(?:name|title)", re.IGNORECASE)
+
+
+def _masthead(h1: HtmlElement) -> bool:
+    parent = h1.getparent()
+    return (
+        any(
+            _MASTHEAD.search(f"{el.get('class') or ''} {el.get('id') or ''}")
+            for el in (h1, parent)
+            if el is not None and el.tag != "body"
+        )
+        or any(a.tag in ("nav", "footer", "aside") for a in h1.iterancestors())
+        or _links_home(h1)
+    )
+
+
+def _links_home(h1: HtmlElement) -> bool:
+    """The h1 is a link to the site's front page (`<h1><a href="/">Site</a></h1>`)."""
+    for a in h1.iter("a"):
+        href = (a.get("href") or "").strip()
+        if href and not href.startswith("#") and urlsplit(href).path in ("", "/"):
+            return True
+    return False
+
+
+def _headline_h1(body: HtmlElement) -> HtmlElement | None:
+    """The article's headline <h1>: the first with a headline's length (not a logo's short
+    text) that is not the page's masthead, navigation or a sidebar."""
+    return next(
+        (
+            h
+            for h in body.iter("h1")
+            if len(h.text_content().strip()) >= _MIN_HEADLINE and not _masthead(h)
+        ),
+        None,
+    )
+
+
 def printed_day(body: HtmlElement, order: DayOrder) -> str | None:
     """The day the page prints by its headline: the first date in or after the first <h1>,
     else the nearest one just before it (a date line above the headline)."""
-    # The first <h1> with a headline's length: not a logo or the site's name.
-    h1 = next((h for h in body.iter("h1") if len(h.text_content().strip()) >= _MIN_HEADLINE), None)
+    h1 = _headline_h1(body)
     if h1 is None:
         return None
     after = " ".join([h1.text_content(), *_texts_after(h1, _TEXTS_AFTER)])[:_AFTER_HEADLINE]

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from crawler.extraction import extract
 from crawler.extraction.authors import person_names
 from storage.records import PageState
 from tests.golden.regenerate import run_case
@@ -62,6 +63,32 @@ def test_kicker_set_as_its_own_element_is_not_part_of_the_headline() -> None:
 )
 def test_title_is_the_headline_a_reader_sees(name: str, title: str) -> None:
     assert run_case(name).title == title
+
+
+@pytest.mark.parametrize(
+    ("h1_class", "kept"),
+    [
+        ("d-none d-md-block", True),  # Bootstrap: hidden on phones, shown from md on
+        ("hidden md:block", True),  # Tailwind, the same
+        ("md:hidden", True),  # shown on phones
+        ("desktop-title", True),  # not a "top title" kicker class
+        ("d-none", False),
+        ("hidden", False),
+    ],
+)
+def test_an_h1_hidden_only_at_some_widths_is_still_the_headline(h1_class: str, kept: bool) -> None:
+    story = " ".join(["The harbour authority closed the northern pier after the storm."] * 12)
+    page = (
+        "<html><head><title>Pier closed | Harbour Times</title>"
+        '<meta property="og:title" content="Pier closed"></head><body><main><article>'
+        f'<h1 class="{h1_class}">Northern pier closed for weeks after the storm</h1>'
+        f"<p>{story}</p></article></main></body></html>"
+    )
+    fetched = datetime(2024, 6, 1, tzinfo=UTC)
+    result = extract(page.encode(), "https://harbourtimes.example/a", fetched)
+    headline = "Northern pier closed for weeks after the storm"
+    assert (result.title == headline) is kept
+    assert result.seo_title == "Pier closed"
 
 
 def test_a_video_page_that_tells_the_story_is_an_article_and_a_captioned_video_is_not() -> None:

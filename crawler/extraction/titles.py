@@ -152,8 +152,13 @@ def _vote(data: PageData, url: str, sites: list[str]) -> str | None:
 _H1 = XPath("//body//h1[not(ancestor::*[self::nav or self::footer or self::aside])]")
 _HEADLINE_MARKS = re.compile(r"headline|title|heading|headling", re.IGNORECASE)
 _NOT_HEADLINE = re.compile(
-    r"logo|navskip|aural|sr-only|visually-hidden|screen-reader|cookie|consent"
-    r"|(?<![\w-])(?:hidden|d-none|hide|invisible)(?![\w-])",
+    r"logo|navskip|aural|sr-only|visually-hidden|screen-reader|cookie|consent", re.IGNORECASE
+)
+_HIDDEN_CLASS = re.compile(r"(?<![\w:-])(?:hidden|d-none|hide|invisible)(?![\w-])", re.IGNORECASE)
+# "d-none d-md-block", "hidden md:block": hidden on phones, shown from some screen width on.
+_SHOWN_FROM_A_WIDTH = re.compile(
+    r"(?<![\w-])(?:d-(?:sm|md|lg|xl|xxl)-|(?:sm|md|lg|xl|2xl):)"
+    r"(?:block|inline|inline-block|flex|inline-flex|grid|table)(?![\w-])",
     re.IGNORECASE,
 )
 # The element holding the headline's main text, when the h1 splits it into parts.
@@ -161,7 +166,7 @@ _MAIN_MARKS = re.compile(r"main|primary", re.IGNORECASE)
 # An element set over the headline as its label ("Dachzeile", overline, roofline).
 _KICKER_MARKS = re.compile(
     r"kicker|overline|roofline|eyebrow|dachzeile|topline|spitzmarke|sub-?heading|rubric"
-    r"|(?:top|super|pre|over)-?title",
+    r"|(?<![a-z])(?:top|super|pre|over)-?title",
     re.IGNORECASE,
 )
 _NOT_HEADLINE_TEXT = frozenset(
@@ -176,12 +181,15 @@ _SHORT_HEADLINE_WORDS = 3
 
 
 def _hidden(el: HtmlElement) -> bool:
+    """Hidden from readers (or a logo, cookie banner or screen-reader label)."""
     style = (el.get("style") or "").replace(" ", "").lower()
+    classes = el.get("class") or ""
     return (
         el.get("hidden") is not None
         or el.get("aria-hidden") == "true"
         or "display:none" in style
-        or bool(_NOT_HEADLINE.search(el.get("class") or ""))
+        or bool(_NOT_HEADLINE.search(classes))
+        or bool(_HIDDEN_CLASS.search(classes) and not _SHOWN_FROM_A_WIDTH.search(classes))
     )
 
 
@@ -300,6 +308,7 @@ def pick_titles(
             or len(text) > 400
             or _NOT_HEADLINE.search(marks)
             or _hidden(h1)
+            or (parent is not None and _hidden(parent))
             or _is_site(text, sites, host)
         ):
             continue

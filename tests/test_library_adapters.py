@@ -56,11 +56,14 @@ def test_scrapy_robots_middleware_keeps_parsers_by_netloc() -> None:
 
 def test_process_pool_keeps_its_processes() -> None:
     # crawler.internals.terminate_workers: the only way to end a hung worker.
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     from crawler import internals
 
-    pool = ProcessPoolExecutor(max_workers=1)
+    # forkserver, as the crawl's pool: a forked worker would inherit this test process's
+    # signal handlers, and a crawl run in-process earlier leaves a SIGTERM handler behind.
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("forkserver"))
     try:
         assert pool.submit(abs, -1).result(timeout=30) == 1
         procs = list(pool._processes.values())  # type: ignore[attr-defined]

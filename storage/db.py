@@ -123,9 +123,7 @@ DIALECT_INSERTS: dict[str, Any] = {"sqlite": sqlite.insert, "postgresql": postgr
 
 def insert_for(engine_or_session: Engine | Session, table: Any) -> Any:
     """An INSERT that supports on_conflict_do_nothing/do_update on both dialects."""
-    if is_postgresql(engine_or_session):
-        return postgresql.insert(table)
-    return sqlite.insert(table)
+    return DIALECT_INSERTS[dialect_of(engine_or_session)](table)
 
 
 _migrated: set[str] = set()

@@ -23,7 +23,14 @@ from storage import fingerprints, urls
 from storage.db import DIALECT_INSERTS, dialect_of, insert_for, is_postgresql
 from storage.models import Article, ArticleUrl, CaptureRow, Extraction, Site, Version, utcnow
 from storage.records import Capture, Extracted, Outcome, PageKind, PageState, RecordKind
-from storage.versioning import add_version, cluster_of, seen_again
+from storage.versioning import (
+    add_version,
+    article_status,
+    cluster_of,
+    seen_again,
+    simhash_values,
+    version_values,
+)
 from storage.warc import PreviousCapture
 
 _CAPTURES = cast(Table, CaptureRow.__table__)
@@ -324,8 +331,7 @@ def _new_article(
     with its title and text, so the FTS5 insert trigger indexes it once (an insert, then an
     update of title and text, indexed it twice). What add_version() would make of an
     article with no version. None when another worker created the article first."""
-    signed = extraction.simhash
-    bands = fingerprints.bands(fingerprints.from_signed64(signed)) if signed is not None else None
+    hashes = simhash_values(extraction.simhash)
     values = {
         "site": site,
         "canonical_url": canonical,
@@ -333,7 +339,7 @@ def _new_article(
         "last_seen_at": seen_at,
         "last_changed_at": seen_at,
         "current_version": 1,
-        "status": "paywalled" if extraction.state == "paywalled" else "ok",
+        "status": article_status(extraction),
         "title": extraction.title,
         "seo_title": extraction.seo_title,
         "text": extraction.text,
@@ -341,33 +347,14 @@ def _new_article(
         "published_at": extraction.published_at,
         "modified_at": extraction.modified_at,
         "language": extraction.language,
-        "simhash": signed,
-        "simhash_band0": bands[0] if bands else None,
-        "simhash_band1": bands[1] if bands else None,
-        "simhash_band2": bands[2] if bands else None,
-        "simhash_band3": bands[3] if bands else None,
+        **hashes,
     }
     article_id = session.execute(_INSERT_ARTICLE[dialect_of(session)], values).scalar()
     if article_id is None:
         return None
-    session.execute(
-        _INSERT_VERSION,
-        {
-            "article_id": article_id,
-            "n": 1,
-            "extraction_id": extraction.id,
-            "content_hash": extraction.text_hash
-            or fingerprints.content_hash(extraction.title, None),
-            "title": extraction.title,
-            "seo_title": extraction.seo_title,
-            "first_seen_at": seen_at,
-            "last_seen_at": seen_at,
-            "change_kind": None,
-            "chars_added": 0,
-            "chars_removed": 0,
-        },
-    )
-    cluster_of(session, article_id, signed, bands, seen_at, None)
+    session.execute(_INSERT_VERSION, version_values(article_id, 1, extraction, seen_at))
+    bands = [hashes[f"simhash_band{i}"] for i in range(4)]
+    cluster_of(session, article_id, extraction.simhash, bands, seen_at, None)
     return int(article_id)
 
 

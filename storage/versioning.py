@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session
@@ -47,6 +47,49 @@ def seen_again(session: Session, article: Article, seen_at: datetime) -> None:
     )
 
 
+def article_status(extraction: Extraction) -> str:
+    """The article's status while this extraction is its current text."""
+    return "paywalled" if extraction.state == "paywalled" else "ok"
+
+
+def content_hash_of(extraction: Extraction) -> str:
+    """The hash that decides whether an extraction is a new version."""
+    return extraction.text_hash or fingerprints.content_hash(extraction.title, None)
+
+
+def version_values(
+    article_id: int,
+    n: int,
+    extraction: Extraction,
+    seen_at: datetime,
+    kind: str | None = None,
+    added: int = 0,
+    removed: int = 0,
+) -> dict[str, Any]:
+    """The versions row for version `n` of an article, column by column."""
+    return {
+        "article_id": article_id,
+        "n": n,
+        "extraction_id": extraction.id,
+        "content_hash": content_hash_of(extraction),
+        "title": extraction.title,
+        "seo_title": extraction.seo_title,
+        "first_seen_at": seen_at,
+        "last_seen_at": seen_at,
+        "change_kind": kind,
+        "chars_added": added,
+        "chars_removed": removed,
+    }
+
+
+def simhash_values(signed: int | None) -> dict[str, int | None]:
+    """The article's simhash and its four 16-bit bands (the near-duplicate index)."""
+    bands: Sequence[int | None] = (
+        fingerprints.bands(fingerprints.from_signed64(signed)) if signed is not None else [None] * 4
+    )
+    return {"simhash": signed, **{f"simhash_band{i}": band for i, band in enumerate(bands)}}
+
+
 def add_version(
     session: Session, article: Article, extraction: Extraction, seen_at: datetime
 ) -> tuple[Outcome, int, int]:
@@ -54,7 +97,7 @@ def add_version(
 
     Returns the outcome (new, changed or unchanged) and the chars added/removed.
     """
-    content_hash = extraction.text_hash or fingerprints.content_hash(extraction.title, None)
+    content_hash = content_hash_of(extraction)
     current = None
     if article.current_version:
         current = session.scalars(
@@ -63,7 +106,7 @@ def add_version(
             )
         ).one()
     paywalled = extraction.state == "paywalled"
-    status = "paywalled" if paywalled else "ok"
+    status = article_status(extraction)
     if current is not None and current.content_hash == content_hash:
         current.last_seen_at = max(current.last_seen_at, seen_at)
         article.last_seen_at = max(article.last_seen_at, seen_at)
@@ -97,21 +140,7 @@ def add_version(
         if not (title_changed or body_changed):
             kind = "metadata"
     n = article.current_version + 1
-    session.add(
-        Version(
-            article_id=article.id,
-            n=n,
-            extraction_id=extraction.id,
-            content_hash=content_hash,
-            title=extraction.title,
-            seo_title=extraction.seo_title,
-            first_seen_at=seen_at,
-            last_seen_at=seen_at,
-            change_kind=kind,
-            chars_added=added,
-            chars_removed=removed,
-        )
-    )
+    session.add(Version(**version_values(article.id, n, extraction, seen_at, kind, added, removed)))
     article.current_version = n
     article.last_seen_at = max(article.last_seen_at, seen_at)
     article.last_changed_at = seen_at
@@ -142,13 +171,8 @@ def _mirror_metadata(article: Article, extraction: Extraction) -> None:
 
 def set_simhash(article: Article, signed: int | None) -> None:
     """Store the article's simhash and its four 16-bit bands (the near-duplicate index)."""
-    article.simhash = signed
-    if signed is None:
-        article.simhash_band0 = article.simhash_band1 = None
-        article.simhash_band2 = article.simhash_band3 = None
-        return
-    b = fingerprints.bands(fingerprints.from_signed64(signed))
-    article.simhash_band0, article.simhash_band1, article.simhash_band2, article.simhash_band3 = b
+    for column, value in simhash_values(signed).items():
+        setattr(article, column, value)
 
 
 def cluster(session: Session, article: Article) -> None:

@@ -188,7 +188,7 @@ def _hidden(el: HtmlElement) -> bool:
         el.get("hidden") is not None
         or el.get("aria-hidden") == "true"
         or "display:none" in style
-        or bool(_NOT_HEADLINE.search(classes))
+        or bool(_NOT_HEADLINE.search(f"{classes} {el.get('id') or ''}"))
         or bool(_HIDDEN_CLASS.search(classes) and not _SHOWN_FROM_A_WIDTH.search(classes))
     )
 
@@ -299,14 +299,10 @@ def pick_titles(
     best: tuple[float, str] | None = None
     for h1 in _H1(tree)[:6]:
         parent = h1.getparent()
-        marks = " ".join(
-            el.get(a, "") for el in (h1, parent) if el is not None for a in ("class", "id")
-        )
         text = strip_site(_h1_text(h1), sites, host)
         if (
             not text
             or len(text) > 400
-            or _NOT_HEADLINE.search(marks)
             or _hidden(h1)
             or (parent is not None and _hidden(parent))
             or _is_site(text, sites, host)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from storage import ingest, url_state
 from storage.db import Archive
 from storage.records import Capture, Extracted, Outcome, PageKind, RecordKind
-from storage.warc import WarcStore
+from storage.warc import PreviousCapture, WarcStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -270,9 +270,11 @@ class ArchiveWriter:
         if written is None:
             # Only a 200 (or a 304 standing for one) can repeat an earlier 200: a second
             # identical 404 page is not the article "seen again".
-            found = ingest.last_response(session, ex.url) if ex.status in (200, 304) else None
-            memo["previous_id"] = found[0] if found else None
-            memo["previous_article"] = bool(found and found[1])
+            if ex.status in (200, 304):
+                found = _previous(session, ex, memo)
+            else:
+                found = memo["previous_id"] = None
+                memo["previous_article"] = False
             previous = found[2] if found else None
             prepared = memo["prepared"].result() if "prepared" in memo else None
             if prepared is None or (previous and previous.payload_digest == prepared.digest):
@@ -287,9 +289,7 @@ class ArchiveWriter:
         elif written.record_kind == RecordKind.REVISIT:
             # Run again after its transaction rolled back: the capture it repeats may have
             # been in that transaction, and its row (on PostgreSQL, its id) is new now.
-            found = ingest.last_response(session, ex.url)
-            memo["previous_id"] = found[0] if found else None
-            memo["previous_article"] = bool(found and found[1])
+            _previous(session, ex, memo)
         headers = {k.lower(): v for k, v in ex.response_headers}
         capture = Capture(
             url=ex.url,
@@ -348,3 +348,14 @@ def load_capture(session: Session, capture_id: int) -> CaptureRef:
     if capture is None:
         raise LookupError(f"no capture {capture_id}")
     return CaptureRef(capture_id, capture)
+
+
+def _previous(
+    session: Session, ex: Exchange, memo: dict[str, Any]
+) -> tuple[int, bool, PreviousCapture] | None:
+    """The last 200 response for the exchange's URL, noted in the capture job's memo: its
+    row id (what a revisit record's row points at) and whether it became an article."""
+    found = ingest.last_response(session, ex.url)
+    memo["previous_id"] = found[0] if found else None
+    memo["previous_article"] = bool(found and found[1])
+    return found

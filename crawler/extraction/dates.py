@@ -14,6 +14,7 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from crawler.extraction.structured import PageData, ld_texts
+from crawler.extraction.titles import not_the_headline
 from storage.records import DatedValue
 
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
@@ -259,29 +260,10 @@ def _printed_match(m: re.Match[str], order: DayOrder) -> str | None:
 
 
 # A masthead's <h1> (the site's name, often over today's date): not the headline.
-_MASTHEAD = re.compile(r"logo|masthead|brand|site-?(?:name|title)", re.IGNORECASE)
-
-
 def _masthead(h1: HtmlElement) -> bool:
-    parent = h1.getparent()
-    return (
-        any(
-            _MASTHEAD.search(f"{el.get('class') or ''} {el.get('id') or ''}")
-            for el in (h1, parent)
-            if el is not None and el.tag != "body"
-        )
-        or any(a.tag in ("nav", "footer", "aside") for a in h1.iterancestors())
-        or _links_home(h1)
+    return not_the_headline(h1) or any(
+        a.tag in ("nav", "footer", "aside") for a in h1.iterancestors()
     )
-
-
-def _links_home(h1: HtmlElement) -> bool:
-    """The h1 is a link to the site's front page (`<h1><a href="/">Site</a></h1>`)."""
-    for a in h1.iter("a"):
-        href = (a.get("href") or "").strip()
-        if href and not href.startswith("#") and urlsplit(href).path in ("", "/"):
-            return True
-    return False
 
 
 def _headline_h1(body: HtmlElement) -> HtmlElement | None:

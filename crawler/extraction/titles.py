@@ -152,7 +152,9 @@ def _vote(data: PageData, url: str, sites: list[str]) -> str | None:
 _H1 = XPath("//body//h1[not(ancestor::*[self::nav or self::footer or self::aside])]")
 _HEADLINE_MARKS = re.compile(r"headline|title|heading|headling", re.IGNORECASE)
 _NOT_HEADLINE = re.compile(
-    r"logo|navskip|aural|sr-only|visually-hidden|screen-reader|cookie|consent", re.IGNORECASE
+    r"logo|masthead|brand|site-?(?:name|title)"
+    r"|navskip|aural|sr-only|visually-hidden|screen-reader|cookie|consent",
+    re.IGNORECASE,
 )
 _HIDDEN_CLASS = re.compile(r"(?<![\w:-])(?:hidden|d-none|hide|invisible)(?![\w-])", re.IGNORECASE)
 # "d-none d-md-block", "hidden md:block": hidden on phones, shown from some screen width on.
@@ -190,6 +192,26 @@ def _hidden(el: HtmlElement) -> bool:
         or "display:none" in style
         or bool(_NOT_HEADLINE.search(f"{classes} {el.get('id') or ''}"))
         or bool(_HIDDEN_CLASS.search(classes) and not _SHOWN_FROM_A_WIDTH.search(classes))
+    )
+
+
+def _links_home(h1: HtmlElement) -> bool:
+    """The h1 is a link to the site's front page (`<h1><a href="/">Site</a></h1>`)."""
+    for a in h1.iter("a"):
+        href = (a.get("href") or "").strip()
+        if href and not href.startswith("#") and urlsplit(href).path in ("", "/"):
+            return True
+    return False
+
+
+def not_the_headline(h1: HtmlElement) -> bool:
+    """An h1 that is not an article's headline whatever its text: hidden, a logo or the
+    site's masthead (by its or its parent's class or id), or a link to the front page."""
+    parent = h1.getparent()
+    return (
+        _hidden(h1)
+        or (parent is not None and parent.tag != "body" and _hidden(parent))
+        or _links_home(h1)
     )
 
 
@@ -298,15 +320,8 @@ def pick_titles(
     meta_titles = [*headlines, *filter(None, [clean(data.title_text())])]
     best: tuple[float, str] | None = None
     for h1 in _H1(tree)[:6]:
-        parent = h1.getparent()
         text = strip_site(_h1_text(h1), sites, host)
-        if (
-            not text
-            or len(text) > 400
-            or _hidden(h1)
-            or (parent is not None and _hidden(parent))
-            or _is_site(text, sites, host)
-        ):
+        if not text or len(text) > 400 or not_the_headline(h1) or _is_site(text, sites, host):
             continue
         score = _headline_score(h1, text, meta_titles, headlines)
         if score >= _MIN_HEADLINE_SCORE and (best is None or score > best[0]):

@@ -294,7 +294,7 @@ def render_sqlite_head() -> str:
 def _create_sqlite_at_head(engine: Engine) -> bool:
     """Create an empty SQLite archive's schema from SQLITE_HEAD: what running the
     migrations would leave, without importing Alembic and running them one operation at a
-    time (~0.15 s of a fresh crawl's start-up). False, with nothing done, for another
+    time (~0.12 s of CPU in a fresh crawl's start-up). False, with nothing done, for another
     database, one that is not empty, or a snapshot that is not of the shipped head."""
     if not is_sqlite(engine):
         return False

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import signal
 import threading
@@ -42,14 +43,29 @@ def new_pool(
     imports the extractor once (PRELOAD) and every worker starts warm. `setup(*setup_args)`
     runs in each worker after the common initializer (re-extraction opens the WARC store).
     """
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(PRELOAD)
     return ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=ctx,
+        mp_context=_context(),
         initializer=worker_initializer,
         initargs=(os.getpid(), setup, setup_args),
     )
+
+
+def _context() -> multiprocessing.context.ForkServerContext:
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD)
+    return ctx
+
+
+def start_forkserver() -> None:
+    """Start the pools' forkserver now, before the caller's own start-up.
+
+    The forkserver imports the extractor (PRELOAD, a few hundred ms of CPU) before it
+    forks a worker: started first, it does that on the other core while the crawl imports
+    Scrapy and opens the archive, and the pool's workers are forked as soon as it asks.
+    """
+    _context()
+    multiprocessing.forkserver.ensure_running()
 
 
 def ready() -> int:

@@ -6,6 +6,7 @@ runs it in the foreground, the scheduler starts `newsarchive crawl` as a subproc
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import socket
@@ -242,6 +243,7 @@ def run_crawl(
     error: str | None = None
     try:
         _install_stop_handlers(process)
+        _freeze_start_up()
         process.start(install_signal_handlers=False)
     except Exception as exc:  # a crash of the crawl machinery itself: record it
         error = f"{type(exc).__name__}: {exc}"
@@ -249,10 +251,25 @@ def run_crawl(
     finally:
         stop_progress.set()
         summaries = session.finish(error)
+        # The process exits next (one crawl per process), and the interpreter's last
+        # collections would walk the whole heap (~0.3 s): everything is written and closed.
+        gc.freeze()
     if ticker is not None:
         ticker.join(1)
         on_progress(services.stats) if on_progress else None
     return summaries
+
+
+def _freeze_start_up() -> None:
+    """Move start-up's objects out of the garbage collector's sight, and turn it on.
+
+    Start-up leaves ~150,000 objects that live as long as the crawl (modules, classes,
+    Scrapy's components, SQLAlchemy's compiled statements); every full collection during
+    the crawl walked them again (~50 ms each). The crawl command turns the collector off
+    while it imports them.
+    """
+    gc.freeze()
+    gc.enable()
 
 
 def open_standalone(crawler: Any, spider_args: dict[str, Any]) -> dict[str, Any]:

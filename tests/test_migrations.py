@@ -11,11 +11,13 @@ from alembic import command
 from sqlalchemy import inspect
 
 from storage.db import (
+    SQLITE_HEAD,
     Archive,
     alembic_config,
     current_revision,
     head_revision,
     make_engine,
+    render_sqlite_head,
     upgrade,
 )
 from storage.errors import DatabaseError
@@ -109,6 +111,50 @@ def test_an_archive_at_head_opens_without_loading_alembic(sqlite_url: str, tmp_p
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False", "True"]
+
+
+def test_the_sqlite_snapshot_is_what_the_migrations_leave() -> None:
+    assert SQLITE_HEAD.read_text(encoding="utf-8") == render_sqlite_head(), (
+        "the migrations changed: python -c 'from storage.db import SQLITE_HEAD, "
+        "render_sqlite_head; SQLITE_HEAD.write_text(render_sqlite_head())'"
+    )
+
+
+def test_a_fresh_sqlite_archive_gets_alembics_schema_without_loading_alembic(
+    tmp_path: Path,
+) -> None:
+    migrated, fresh = tmp_path / "migrated.db", tmp_path / "fresh.db"
+    engine = make_engine(f"sqlite:///{migrated}")
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    probe = (
+        "import sys; from storage.db import Archive\n"
+        f"Archive('sqlite:///{fresh}').close()\n"
+        "print('alembic' in sys.modules)"
+    )
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False"]
+    schemas = []
+    for path in (migrated, fresh):
+        engine = make_engine(f"sqlite:///{path}")
+        try:
+            with engine.connect() as conn:
+                schemas.append(
+                    conn.exec_driver_sql(
+                        "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name"
+                    ).all()
+                )
+            assert current_revision(engine) == head_revision()
+            command.check(alembic_config(engine))
+        finally:
+            engine.dispose()
+    assert schemas[0] == schemas[1]
 
 
 def test_an_archive_behind_head_is_still_migrated_on_open(sqlite_url: str) -> None:

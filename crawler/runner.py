@@ -251,9 +251,6 @@ def run_crawl(
     finally:
         stop_progress.set()
         summaries = session.finish(error)
-        # The process exits next (one crawl per process), and the interpreter's last
-        # collections would walk the whole heap (~0.3 s): everything is written and closed.
-        gc.freeze()
     if ticker is not None:
         ticker.join(1)
         on_progress(services.stats) if on_progress else None

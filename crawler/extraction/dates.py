@@ -172,12 +172,15 @@ _TEXTS_AFTER, _TEXTS_BEFORE = 40, 12  # text nodes read after and before the hea
 _NO_TEXT = {"script", "style"}
 
 
-def _subtree_texts(el: HtmlElement) -> list[str]:
+def _subtree_texts(el: HtmlElement, limit: int | None = None) -> list[str]:
     """The text nodes inside `el` (not its tail) in document order, without scripts,
-    styles and comments."""
+    styles and comments; with `limit`, at least the first `limit` of them (a headline's
+    next sibling may be the whole article)."""
     texts: list[str] = []
     skipped = 0
     for event, e in etree.iterwalk(el, events=("start", "end")):
+        if limit is not None and len(texts) >= limit:
+            break
         if event == "start":
             if not isinstance(e.tag, str) or e.tag in _NO_TEXT:
                 skipped += 1
@@ -201,7 +204,7 @@ def _texts_after(el: HtmlElement, limit: int) -> list[str]:
         for sibling in node.itersiblings():
             if len(texts) >= limit:
                 break
-            texts += _subtree_texts(sibling)
+            texts += _subtree_texts(sibling, limit - len(texts))
             if sibling.tail:
                 texts.append(sibling.tail)
         node = node.getparent()

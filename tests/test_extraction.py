@@ -193,3 +193,18 @@ def test_a_forum_thread_short_in_precision_mode_gets_its_posts_from_the_retry() 
     )
     text = extract(html, "https://forum.example/t/1", NOW).text
     assert text is not None and "Post 5: word5x0" in text
+
+
+@pytest.mark.parametrize(
+    ("opening", "closing"),
+    [("<!--", "-->"), ("//<![CDATA[", "//]]>"), ("", ""), ("", "-->")],
+    ids=["comment", "cdata", "bare", "closing-only"],
+)
+def test_json_ld_wrapped_in_a_comment_or_cdata_is_read(opening: str, closing: str) -> None:
+    ld = '{"@type": "NewsArticle", "datePublished": "2024-05-01T10:00:00Z"}'
+    page = ARTICLE.decode().replace(
+        "</head>", f'<script type="application/ld+json">{opening}\n{ld}\n{closing}</script></head>'
+    )
+    published = extract(page, URL, NOW).published
+    assert published is not None
+    assert (published.value, published.source) == (datetime(2024, 5, 1, 10, tzinfo=UTC), "json-ld")

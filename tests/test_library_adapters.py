@@ -135,8 +135,9 @@ def test_parse_html_is_trafilaturas_load_html(text: str) -> None:
         {"favor_precision": True, "include_comments": False, "include_tables": True},
         {"favor_recall": True, "include_comments": False},
         {"include_comments": True, "include_formatting": True, "include_links": True},
+        {"favor_precision": True, "prune_xpath": "//aside"},  # not mirrored: bare_extraction
     ],
-    ids=["default", "recall", "balanced-comments"],
+    ids=["default", "recall", "balanced-comments", "prune-xpath"],
 )
 def test_body_consume_is_bare_extractions_text(options: dict[str, object]) -> None:
     # crawler.extraction.body.consume runs bare_extraction's steps (trafilatura_sequence,

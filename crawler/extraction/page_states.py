@@ -226,8 +226,9 @@ def not_article_reason(
         return f"JSON-LD {sorted(listing)[0]} with {n} words"
     if (media := types & _MEDIA_LD_TYPES) and n < _MEDIA_CAPTION_WORDS:
         return f"JSON-LD {sorted(media)[0]} with {n} words"
-    # Article pages drown in navigation too: link share only counts without article signals.
-    if og_type in _ARTICLE_OG_TYPES or data.first(*_ARTICLE_META):
+    # Article pages drown in navigation too: link share only counts without article signals
+    # (the same test tells read_signs to read the link texts).
+    if not _may_be_listing(data):
         return None
     if (share := _link_share(signs.link_texts, text)) > _LISTING_LINK_SHARE:
         return f"{share:.0%} of the extracted text is link texts"

@@ -315,3 +315,55 @@ def test_a_masthead_h1_over_todays_date_is_not_the_headline_that_dates_the_page(
     published = run_case(name).published
     assert published is not None
     assert published.value == datetime(2024, 3, 5, 19, 18, 46, tzinfo=UTC)
+
+
+_DATE_PATHS = {
+    "published": [
+        ".//body//*[@itemprop='datePublished' or @itemprop='published']",
+        ".//body//time[@pubdate]",
+        ".//body//time[contains(@class, 'publish') or contains(../@class, 'publish')]",
+        ".//body//article//time[@datetime]",
+        ".//body//article//time[not(@datetime)]",
+    ],
+    "modified": [
+        ".//body//*[@itemprop='dateModified']",
+        ".//body//time[contains(@class, 'update') or contains(@class, 'modif')]",
+    ],
+}
+_DATED_PAGE = """<html><head><meta itemprop="datePublished" content="2024-01-01"></head><body>
+<div class="published-on"><time datetime="2024-01-02">2 Jan</time></div>
+<article><header><time pubdate class="updated" datetime="2024-01-03"></time></header>
+<section><time>4 January 2024</time><span itemprop="published">2024-01-05</span></section>
+<time class="date-modified" datetime="2024-01-06T10:00"></time></article>
+<aside><time class="pub lish">7 January</time><p itemprop="dateModified">2024-01-08</p></aside>
+</body></html>"""
+
+
+def test_html_dates_are_what_their_xpaths_find() -> None:
+    # HtmlDates finds the dating elements from two walks of the page instead of seven.
+    import gzip
+
+    from lxml import etree
+
+    from crawler.extraction.dates import HtmlDates
+    from crawler.extraction.decoding import decode_html
+    from crawler.extraction.parsing import parse_html
+    from tests.conftest import DATASETS, IN_CI
+
+    files = sorted((DATASETS / "article-metadata" / "html").glob("*.html.gz"))
+    if not files:
+        if IN_CI:
+            pytest.fail("article-metadata dataset missing (set NEWSARCHIVE_DATASETS)")
+        pytest.skip("article-metadata dataset not present")
+    pages = [decode_html(gzip.decompress(f.read_bytes()), None)[0] for f in files[::3]]
+    for text in [_DATED_PAGE, *pages]:
+        tree = parse_html(text)
+        assert tree is not None
+        found = HtmlDates(tree)
+        for kind, paths in _DATE_PATHS.items():
+            expected = [
+                el.get("datetime") or el.get("content") or el.text_content()
+                for path in paths
+                for el in etree.XPath(path)(tree)
+            ]
+            assert getattr(found, kind)() == expected, kind

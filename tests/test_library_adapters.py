@@ -127,3 +127,42 @@ def test_parse_html_is_trafilaturas_load_html(text: str) -> None:
     if theirs is not None and ours is not None:
         assert etree.tostring(ours) == etree.tostring(theirs)
         assert [type(el) for el in ours.iter()] == [type(el) for el in theirs.iter()]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"favor_precision": True, "include_comments": False, "include_tables": True},
+        {"favor_recall": True, "include_comments": False},
+        {"include_comments": True, "include_formatting": True, "include_links": True},
+        {"favor_precision": True, "prune_xpath": "//aside"},  # not mirrored: bare_extraction
+    ],
+    ids=["default", "recall", "balanced-comments", "prune-xpath"],
+)
+def test_body_consume_is_bare_extractions_text(options: dict[str, object]) -> None:
+    # crawler.extraction.body.consume runs bare_extraction's steps (trafilatura_sequence,
+    # its size checks, xmltotxt) on the tree itself, without bare_extraction's tree copy.
+    import trafilatura
+
+    from crawler.extraction.body import consume
+    from crawler.extraction.parsing import parse_html
+    from tests.extraction_benchmark import dataset_dir, ground_truth, page
+
+    directory = dataset_dir()
+    if directory is None:
+        from tests.conftest import IN_CI
+
+        if IN_CI:
+            pytest.fail("article-extraction-benchmark dataset missing (set NEWSARCHIVE_DATASETS)")
+        pytest.skip("article-extraction-benchmark dataset not present")
+    pages = [
+        (page(directory, pid).decode("utf-8", "replace"), truth["url"])
+        for pid, truth in sorted(ground_truth(directory).items())[:40]
+    ]
+    pages += [(p, "https://example.org/a") for p in _PAGES]
+    for text, url in pages:
+        tree = parse_html(text)
+        if tree is None:
+            continue
+        document = trafilatura.bare_extraction(tree, url=url, output_format="python", **options)
+        assert consume(tree, url, dict(options)) == (getattr(document, "text", None) or None)

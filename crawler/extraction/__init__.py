@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ import trafilatura
 from lxml.html import HtmlElement
 
 from crawler.extraction.authors import pick_authors
+from crawler.extraction.body import body_text
 from crawler.extraction.dates import pick_dates
 from crawler.extraction.decoding import decode_html
 from crawler.extraction.fields import (
@@ -28,11 +29,11 @@ from crawler.extraction.fields import (
     sitename,
     tags,
 )
-from crawler.extraction.page_states import classify
+from crawler.extraction.page_states import classify, read_signs
 from crawler.extraction.parsing import parse_html
-from crawler.extraction.structured import read_page_data
+from crawler.extraction.structured import PageData, read_page_data
 from crawler.extraction.titles import clean, host_key, pick_titles, site_names
-from storage.records import DatedValue, Extracted, PageState
+from storage.records import Extracted, PageState
 
 # Bump the "na-N" part whenever a rule change can change any output.
 RULES_VERSION = 5  # 2: Latin code-page ties decode as cp1252; 3: h1 headline + seo_title,
@@ -64,9 +65,6 @@ _HTML_SIGNS = (
 _BINARY_SHARE = 0.1
 # Replacement characters and control characters other than \t \n \r \f: binary content.
 _JUNK = re.compile("[\x00-\x08\x0b\x0e-\x1f\ufffd]")
-_PRECISION_RETRY_WORDS = 100
-_RECALL_RETRY_WORDS = 30
-_RETRY_GAIN = 3
 
 __all__ = ["EXTRACTOR_ID", "TRAFILATURA_OPTIONS", "ExtractionHints", "extract"]
 
@@ -149,69 +147,44 @@ def _extract(
     tree = parse_html(page_html)
     if tree is None:
         return _failed(PageState.ERROR, "not parseable as HTML", encoding)
-    text = _body_text(tree, url, trafilatura_options)
-    return _assemble(tree, page_html, encoding, text, url, fetched_at, status, hints)
-
-
-def _body_text(tree: HtmlElement, url: str, base: dict[str, Any]) -> str | None:
-    # bare_extraction copies a tree it is given, so `tree` stays whole for the metadata rules.
-    document = trafilatura.bare_extraction(
-        tree, url=url, with_metadata=False, output_format="python", **base
-    )
-    text: str | None = getattr(document, "text", None) or None
-    n_words = len(text.split()) if text else 0
-    if n_words < _RECALL_RETRY_WORDS:
-        # A near-empty result (a one-line standfirst) on a page that has an article:
-        # recall mode finds the body the other modes miss.
-        options = {**base, "favor_precision": False, "favor_recall": True}
-        retry = trafilatura.bare_extraction(tree, url=url, output_format="python", **options)
-        retry_text: str | None = getattr(retry, "text", None) or None
-        if retry_text and len(retry_text.split()) > _RETRY_GAIN * max(n_words, 1):
-            return retry_text
-    if n_words < _PRECISION_RETRY_WORDS:
-        # Precision mode sometimes keeps only a fragment of an article it cannot delimit;
-        # balanced mode then finds the body (1 of the 181 benchmark pages, F1 0.965 -> 0.970).
-        options = {**base, "favor_precision": False}
-        retry = trafilatura.bare_extraction(tree, url=url, output_format="python", **options)
-        balanced: str | None = getattr(retry, "text", None) or None
-        if balanced and len(balanced.split()) > _RETRY_GAIN * n_words:
-            return balanced
-    return text
-
-
-def _assemble(
-    tree: HtmlElement,
-    page_html: str,
-    encoding: str,
-    text: str | None,
-    url: str,
-    fetched_at: datetime,
-    status: int,
-    hints: ExtractionHints,
-) -> Extracted:
+    # Every rule that reads the tree runs first: trafilatura then extracts the body from the
+    # tree itself (pruning it), without the copy bare_extraction makes of a tree it is given.
     data = read_page_data(tree)
+    signs = read_signs(tree, data)
+    found = _metadata(tree, data, url, fetched_at, hints)
+    text = body_text(tree, lambda: _parse_again(page_html), url, trafilatura_options)
     page_title = clean(data.title_text() or "")
-    state, reason = classify(tree, data, text, page_title, lambda: page_html, status)
+    state, reason = classify(signs, data, text, page_title, lambda: page_html, status)
     extra = {"encoding": encoding}
     if reason:
         extra["state_reason"] = reason
     if state == PageState.BLOCKED:
         return Extracted(extractor_id=EXTRACTOR_ID, state=state, extra=extra)
+    return replace(found, state=state, text=text, extra=extra | found.extra)
+
+
+def _parse_again(page_html: str) -> HtmlElement:
+    # The body's retries need the whole tree again: parsing the page anew (rarely, 63 of
+    # the 805 dev pages) costs less than copying every page's tree before the first extraction.
+    tree = parse_html(page_html)
+    assert tree is not None  # it parsed the first time
+    return tree
+
+
+def _metadata(
+    tree: HtmlElement, data: PageData, url: str, fetched_at: datetime, hints: ExtractionHints
+) -> Extracted:
+    """What the metadata rules find in the tree; `extra` holds the rejected dates if any."""
     sites = site_names(data, url)
-    published: DatedValue | None
     page_language = language(tree, data)
     published, modified, rejected = pick_dates(
         tree, data, url, fetched_at, hints.published, hints.modified, language=page_language
     )
-    if rejected:
-        extra["rejected_dates"] = " ".join(rejected)
     title, seo_title = pick_titles(tree, data, url, sites)
     return Extracted(
         extractor_id=EXTRACTOR_ID,
-        state=state,
         title=title,
         seo_title=seo_title,
-        text=text,
         authors=tuple(pick_authors(tree, data, sites, host_key(url))),
         published=published,
         modified=modified,
@@ -222,5 +195,5 @@ def _assemble(
         image=lead_image(data, url),
         sitename=sitename(tree, sites),
         canonical_url=canonical_url(data, url),
-        extra=extra,
+        extra={"rejected_dates": " ".join(rejected)} if rejected else {},
     )

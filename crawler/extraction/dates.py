@@ -33,24 +33,10 @@ _META_MODIFIED = (
     "article:modified_time", "article:modified", "og:article:modified_time", "og:updated_time",
     "datemodified", "article.updated", "dc.date.modified", "dcterms.modified", "lastmod",
 )  # fmt: skip
-_HTML_PUBLISHED = tuple(
-    etree.XPath(path)
-    for path in (
-        ".//body//*[@itemprop='datePublished' or @itemprop='published']",
-        ".//body//time[@pubdate]",
-        ".//body//time[contains(@class, 'publish') or contains(../@class, 'publish')]",
-        ".//body//article//time[@datetime]",
-        # A <time> in the article that prints its date only in words or digits.
-        ".//body//article//time[not(@datetime)]",
-    )
-)
-_HTML_MODIFIED = tuple(
-    etree.XPath(path)
-    for path in (
-        ".//body//*[@itemprop='dateModified']",
-        ".//body//time[contains(@class, 'update') or contains(@class, 'modif')]",
-    )
-)
+# Where the page's HTML dates it: elements with an itemprop, and <time> elements, inside
+# <body> (see HtmlDates).
+_ITEMPROPS = etree.XPath(".//body//*[@itemprop]")
+_TIMES = etree.XPath(".//body//time")
 _ISO = re.compile(
     r"^(\d{4})[-/.]?(\d{1,2})[-/.]?(\d{1,2})"
     r"(?:[T\s]+(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?)?"
@@ -186,12 +172,15 @@ _TEXTS_AFTER, _TEXTS_BEFORE = 40, 12  # text nodes read after and before the hea
 _NO_TEXT = {"script", "style"}
 
 
-def _subtree_texts(el: HtmlElement) -> list[str]:
+def _subtree_texts(el: HtmlElement, limit: int | None = None) -> list[str]:
     """The text nodes inside `el` (not its tail) in document order, without scripts,
-    styles and comments."""
+    styles and comments; with `limit`, at least the first `limit` of them (a headline's
+    next sibling may be the whole article)."""
     texts: list[str] = []
     skipped = 0
     for event, e in etree.iterwalk(el, events=("start", "end")):
+        if limit is not None and len(texts) >= limit:
+            break
         if event == "start":
             if not isinstance(e.tag, str) or e.tag in _NO_TEXT:
                 skipped += 1
@@ -215,7 +204,7 @@ def _texts_after(el: HtmlElement, limit: int) -> list[str]:
         for sibling in node.itersiblings():
             if len(texts) >= limit:
                 break
-            texts += _subtree_texts(sibling)
+            texts += _subtree_texts(sibling, limit - len(texts))
             if sibling.tail:
                 texts.append(sibling.tail)
         node = node.getparent()
@@ -359,11 +348,80 @@ def date_in_url(url: str) -> str | None:
     return f"{year}-{int(month):02d}-{int(day):02d}"
 
 
-def _xpath_values(tree: HtmlElement, paths: tuple[etree.XPath, ...]) -> Iterator[str]:
-    for path in paths:
-        for el in path(tree):
-            if isinstance(el, HtmlElement):
-                yield el.get("datetime") or el.get("content") or el.text_content()
+def _value(el: HtmlElement) -> str:
+    value: str = el.get("datetime") or el.get("content") or el.text_content()
+    return value
+
+
+def _classes(el: HtmlElement) -> str:
+    return el.get("class") or ""
+
+
+def _parent_publish(el: HtmlElement) -> bool:
+    parent = el.getparent()
+    return parent is not None and "publish" in _classes(parent)
+
+
+def _in_article_in_body(el: HtmlElement, top: HtmlElement) -> bool:
+    """Whether `el` lies in an <article> inside a <body> below `top` (".//body//article//")."""
+    in_article = False
+    for ancestor in el.iterancestors():
+        if ancestor is top:
+            return False
+        if ancestor.tag == "article":
+            in_article = True
+        elif ancestor.tag == "body" and in_article:
+            return True
+    return False
+
+
+class HtmlDates:
+    """The date values of the page's dating elements, in the order of trust, as these
+    XPaths from the root find them (path after path, each in document order):
+
+    published  .//body//*[@itemprop='datePublished' or @itemprop='published']
+               .//body//time[@pubdate]
+               .//body//time[contains(@class, 'publish') or contains(../@class, 'publish')]
+               .//body//article//time[@datetime]
+               .//body//article//time[not(@datetime)]  (a date printed in words or digits)
+    modified   .//body//*[@itemprop='dateModified']
+               .//body//time[contains(@class, 'update') or contains(@class, 'modif')]
+
+    Found on first use from two walks of the page, not one per path: libxml2 walks the
+    whole tree for each (tests/test_extraction_metadata_rules.py holds them equal).
+    """
+
+    def __init__(self, tree: HtmlElement) -> None:
+        """`tree`: the root the paths start from."""
+        self._tree = tree
+        self._found: tuple[list[str], list[str]] | None = None
+
+    def _find(self) -> tuple[list[str], list[str]]:
+        if self._found is None:
+            props = [(el, el.get("itemprop")) for el in _ITEMPROPS(self._tree)]
+            times: list[HtmlElement] = _TIMES(self._tree)
+            in_article = [el for el in times if _in_article_in_body(el, self._tree)]
+            published = [
+                *(el for el, prop in props if prop in ("datePublished", "published")),
+                *(el for el in times if el.get("pubdate") is not None),
+                *(el for el in times if "publish" in _classes(el) or _parent_publish(el)),
+                *(el for el in in_article if el.get("datetime") is not None),
+                *(el for el in in_article if el.get("datetime") is None),
+            ]
+            modified = [
+                *(el for el, prop in props if prop == "dateModified"),
+                *(el for el in times if "update" in _classes(el) or "modif" in _classes(el)),
+            ]
+            self._found = [_value(el) for el in published], [_value(el) for el in modified]
+        return self._found
+
+    def published(self) -> list[str]:
+        """The values of the published-date elements (an element may count twice)."""
+        return self._find()[0]
+
+    def modified(self) -> list[str]:
+        """The values of the modified-date elements."""
+        return self._find()[1]
 
 
 class DatePicker:
@@ -403,7 +461,7 @@ class DatePicker:
 
 
 def _published_candidates(
-    tree: HtmlElement,
+    html: HtmlDates,
     data: PageData,
     url: str,
     feed: datetime | None,
@@ -415,7 +473,7 @@ def _published_candidates(
     for raw in data.all(*_META_PUBLISHED):
         yield raw, "meta"
     in_url = date_in_url(url)
-    for raw in _xpath_values(tree, _HTML_PUBLISHED):
+    for raw in html.published():
         # A date in the article's own URL was set when it was published; a <time> in the
         # body on another day belongs to a teaser, a comment or a related story.
         parsed = parse_date(raw, order) if in_url else None
@@ -465,7 +523,7 @@ def _bare_day(found: DatedValue) -> bool:
 
 
 def _shown_among(
-    found: DatedValue, picker: DatePicker, tree: HtmlElement, data: PageData, shown: str | None
+    found: DatedValue, picker: DatePicker, html: HtmlDates, data: PageData, shown: str | None
 ) -> DatedValue:
     """The page's dated metadata candidate on the day the page shows, when they disagree.
 
@@ -484,7 +542,7 @@ def _shown_among(
     ]
     if found.source == "html":
         # No metadata date: the printed day tells the article's <time> from a teaser's.
-        raws += [(raw, "html") for raw in _xpath_values(tree, _HTML_PUBLISHED)]
+        raws += [(raw, "html") for raw in html.published()]
     # A bare day on the day of the last modification is that update's stamp.
     edited = _edited_days(data, picker.order)
     rejected = len(picker.rejected)
@@ -500,16 +558,17 @@ def _shown_among(
 
 
 def _local_offset(
-    found: DatedValue, tree: HtmlElement, data: PageData, order: DayOrder
+    found: DatedValue, html: HtmlDates, data: PageData, order: DayOrder
 ) -> DatedValue:
     """`found` with the page's own UTC offset when another of its dates gives the same
     instant with one: JSON-LD often says "Z" where the meta tag or <time> says "+02:00"."""
-    raws = [
-        *ld_texts(data.article.get("datePublished")),
-        *data.all(*_META_PUBLISHED, *_META_GENERIC),
-        *_xpath_values(tree, _HTML_PUBLISHED),
-    ]
-    for raw in raws:
+
+    def raws() -> Iterator[str]:
+        yield from ld_texts(data.article.get("datePublished"))
+        yield from data.all(*_META_PUBLISHED, *_META_GENERIC)
+        yield from html.published()  # read from the page only when the metadata has no match
+
+    for raw in raws():
         parsed = parse_date(raw, order)
         if parsed and parsed[1] and abs(parsed[0] - found.value) <= _SAME_INSTANT:
             return DatedValue(found.value, found.source, parsed[1])
@@ -548,13 +607,13 @@ def _shown_day(found: DatedValue, shown_day: Callable[[], str | None]) -> DatedV
 
 
 def _modified_candidates(
-    tree: HtmlElement, data: PageData, feed: datetime | None
+    html: HtmlDates, data: PageData, feed: datetime | None
 ) -> Iterator[tuple[str | None, str]]:
     for raw in ld_texts(data.article.get("dateModified")):
         yield raw, "json-ld"
     for raw in data.all(*_META_MODIFIED):
         yield raw, "meta"
-    for raw in _xpath_values(tree, _HTML_MODIFIED):
+    for raw in html.modified():
         yield raw, "html"
     yield (feed.isoformat() if feed else None), "feed"
 
@@ -577,6 +636,7 @@ def pick_dates(
     body = tree.find(".//body")
     order = DayOrder(body.text_content if body is not None else "", language)
     picker = DatePicker(fetched_at, order)
+    html = HtmlDates(tree)
     memo: list[str | None] = []
     # The date printed by the headline; htmldate's reading of the page stands in for it.
     printed = printed_day(body, order) if text_fallback and body is not None else None
@@ -589,16 +649,16 @@ def pick_dates(
 
     published = picker.first(
         _published_candidates(
-            tree, data, url, feed_published, shown_day if text_fallback else None, order
+            html, data, url, feed_published, shown_day if text_fallback else None, order
         )
     )
     if published is not None:
-        published = _shown_among(published, picker, tree, data, printed)
+        published = _shown_among(published, picker, html, data, printed)
     if published is not None and not published.tz_offset_minutes:
-        published = _local_offset(published, tree, data, order)
+        published = _local_offset(published, html, data, order)
     if published is not None and not published.tz_offset_minutes and text_fallback:
         published = _shown_day(published, shown_day)
-    modified = picker.first(_modified_candidates(tree, data, feed_modified))
+    modified = picker.first(_modified_candidates(html, data, feed_modified))
     # A modification before publication is a template default, not an edit.
     if modified is not None and published is not None and modified.value < published.value:
         modified = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from lxml.cssselect import CSSSelector
 from lxml.etree import XPath
@@ -120,8 +121,39 @@ def _served_words(tree: HtmlElement, selectors: list[str]) -> int | None:
     return sum(words(el.text_content()) for el in elements) if elements else None
 
 
+def _link_texts(tree: HtmlElement) -> frozenset[str]:
+    links = {" ".join(" ".join(a.itertext()).split()) for a in _LINKS(tree)}
+    links.discard("")
+    return frozenset(links)
+
+
+def _may_be_listing(data: PageData) -> bool:
+    """Whether not_article_reason may reach the link-share test, whatever the text."""
+    og_type = (data.first("og:type") or "").lower()
+    return not data.article and og_type not in _ARTICLE_OG_TYPES and not data.first(*_ARTICLE_META)
+
+
+@dataclass(frozen=True, slots=True)
+class TreeSigns:
+    """What the page-state rules read from the page's tree, taken before trafilatura
+    extracts the body from that tree (and prunes it)."""
+
+    gated_words: int | None = None  # words in the JSON-LD's gated parts; None: none found
+    link_texts: frozenset[str] = frozenset()  # <a> texts in <body>, for the listing test
+
+
+def read_signs(tree: HtmlElement, data: PageData) -> TreeSigns:
+    """The tree's part of classify's inputs: each read only on pages whose page data say
+    a rule may need it (a declared gated part, no article markup)."""
+    declared, selectors = _gated_selectors(data)
+    return TreeSigns(
+        gated_words=_served_words(tree, selectors) if declared and selectors else None,
+        link_texts=_link_texts(tree) if _may_be_listing(data) else frozenset(),
+    )
+
+
 def paywall_reason(
-    tree: HtmlElement, data: PageData, lowered_html: Callable[[], str], n: int
+    signs: TreeSigns, data: PageData, lowered_html: Callable[[], str], n: int
 ) -> str | None:
     """Why the page is a paywall teaser, or None.
 
@@ -129,9 +161,9 @@ def paywall_reason(
     still serve the whole text: in the gated element, or elsewhere when that element is
     absent. Only a withheld gated part, or a teaser-length text, makes a paywall page.
     """
-    declared, selectors = _gated_selectors(data)
+    declared, _ = _gated_selectors(data)
     if declared:
-        served = _served_words(tree, selectors) if selectors else None
+        served = signs.gated_words
         if served is not None and served < _SERVED_PART_WORDS:
             return f"JSON-LD isAccessibleForFree false; gated part holds {served} words"
         if served is None and n < _TEASER_WORDS:
@@ -144,11 +176,11 @@ def paywall_reason(
     return None
 
 
-def _short_links(links: set[str]) -> list[str]:
+def _short_links(links: frozenset[str]) -> list[str]:
     return [link for link in links if len(link.split()) <= _READ_MORE_WORDS]
 
 
-def _link_share(tree: HtmlElement, text: str | None) -> float:
+def _link_share(links: frozenset[str], text: str | None) -> float:
     """How much of the extracted text is link texts: teaser headlines on a listing.
 
     Measured on the extracted text, not the whole page: an article's navigation and
@@ -156,8 +188,6 @@ def _link_share(tree: HtmlElement, text: str | None) -> float:
     alternates linked headlines with their standfirsts, so the share of lines that are
     links counts as much as the share of words.
     """
-    links = {" ".join(" ".join(a.itertext()).split()) for a in _LINKS(tree)}
-    links.discard("")
     lines = [joined for line in (text or "").splitlines() if (joined := " ".join(line.split()))]
     linked = [line for line in lines if line in links]
     # Excerpts that each end in the same short link ("… Continue reading") are teasers too.
@@ -179,7 +209,7 @@ def _link_share(tree: HtmlElement, text: str | None) -> float:
 
 
 def not_article_reason(
-    tree: HtmlElement, data: PageData, n: int, text: str | None = None
+    signs: TreeSigns, data: PageData, n: int, text: str | None = None
 ) -> str | None:
     """Why the page is a listing, tag, video or gallery page rather than an article, or None."""
     declared = bool(data.article) or (data.first("og:type") or "").lower() in _ARTICLE_OG_TYPES
@@ -196,16 +226,17 @@ def not_article_reason(
         return f"JSON-LD {sorted(listing)[0]} with {n} words"
     if (media := types & _MEDIA_LD_TYPES) and n < _MEDIA_CAPTION_WORDS:
         return f"JSON-LD {sorted(media)[0]} with {n} words"
-    # Article pages drown in navigation too: link share only counts without article signals.
-    if og_type in _ARTICLE_OG_TYPES or data.first(*_ARTICLE_META):
+    # Article pages drown in navigation too: link share only counts without article signals
+    # (the same test tells read_signs to read the link texts).
+    if not _may_be_listing(data):
         return None
-    if (share := _link_share(tree, text)) > _LISTING_LINK_SHARE:
+    if (share := _link_share(signs.link_texts, text)) > _LISTING_LINK_SHARE:
         return f"{share:.0%} of the extracted text is link texts"
     return None
 
 
 def classify(
-    tree: HtmlElement,
+    signs: TreeSigns,
     data: PageData,
     text: str | None,
     page_title: str,
@@ -224,10 +255,10 @@ def classify(
 
     if reason := blocked_reason(status, page_title, lowered_html, n):
         return PageState.BLOCKED, reason
-    if reason := paywall_reason(tree, data, lowered_html, n):
+    if reason := paywall_reason(signs, data, lowered_html, n):
         return PageState.PAYWALLED, reason
     if reason := captcha_reason(data, lowered_html, n):
         return PageState.BLOCKED, reason
-    if reason := not_article_reason(tree, data, n, text):
+    if reason := not_article_reason(signs, data, n, text):
         return PageState.NOT_ARTICLE, reason
     return PageState.ARTICLE, None

@@ -17,6 +17,7 @@ _NOT_THE_PAGE = {"ImageObject", "VideoObject", "MediaObject", "AudioObject", "Co
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f]")
 _TRAILING_COMMA = re.compile(r",\s*([\]}])")
 _JSON_WRAPPERS = re.compile(r"^\s*(?://\s*)?(?:<!\[CDATA\[|<!--)|(?://\s*)?(?:\]\]>|-->)\s*$")
+_WRAPPER_MARKS = ("<!", "]]>", "-->")  # one of them is in every match of _JSON_WRAPPERS
 
 
 @dataclass(slots=True)
@@ -84,7 +85,10 @@ def _walk(value: Any) -> Iterator[dict[str, Any]]:
 
 
 def _load_json(text: str) -> Any:
-    text = _JSON_WRAPPERS.sub("", text).strip()
+    if any(mark in text for mark in _WRAPPER_MARKS):
+        # The wrapper regex is tried at every position of what is often tens of kilobytes.
+        text = _JSON_WRAPPERS.sub("", text)
+    text = text.strip()
     if not text:
         return None
     try:

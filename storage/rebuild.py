@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import ColumnElement, Table, delete, exists, func, or_, select
+from sqlalchemy import ColumnElement, Table, bindparam, delete, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from storage.db import is_postgresql
@@ -32,6 +32,12 @@ from storage.records import Extracted, PageKind, RecordKind
 from storage.versioning import add_version, seen_again, set_simhash
 
 _EXTRACTIONS = cast(Table, Extraction.__table__)
+# Built once: run for every article a re-extraction rebuilds.
+_DELETE_VERSIONS = (
+    delete(Version)
+    .where(Version.article_id == bindparam("article_id"))
+    .execution_options(synchronize_session="fetch")
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,11 +168,7 @@ def rebuild_articles(
             continue
         # Deleted just before the article's replay, not for the whole batch at once: SQLite
         # numbers a new row max(id) + 1, so the versions get the ids they always got.
-        session.execute(
-            delete(Version)
-            .where(Version.article_id == article.id)
-            .execution_options(synchronize_session="fetch")
-        )
+        session.execute(_DELETE_VERSIONS, {"article_id": article.id})
         article.current_version = 0
         article.title = article.text = article.seo_title = None
         article.authors = None

@@ -36,7 +36,7 @@ _EXTRACTIONS = cast(Table, Extraction.__table__)
 _DELETE_VERSIONS = (
     delete(Version)
     .where(Version.article_id == bindparam("article_id"))
-    .execution_options(synchronize_session="fetch")
+    .execution_options(synchronize_session="evaluate")
 )
 
 

@@ -153,7 +153,7 @@ def rebuild_articles(
     )
 
     def has_body(c: ArticleCapture) -> bool:
-        e = best.get(c.id) if c.record_kind == RecordKind.RESPONSE.value else None
+        e = best.get(c.id)  # None for a revisit: only responses were looked up
         return (
             e is not None
             and e.state in ("article", "paywalled")

@@ -17,29 +17,40 @@ extraction). A run with nothing pending changes nothing.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
+from multiprocessing import forkserver
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from crawler.pool import CaptureTask, new_pool, reextract_setup, reextract_tasks
+from crawler.pool import (
+    PRELOAD,
+    CaptureTask,
+    new_pool,
+    reextract_setup,
+    reextract_tasks,
+    warm,
+)
 from storage import fingerprints, ingest
 from storage.db import Archive
-from storage.models import CaptureRow, Extraction
+from storage.models import CaptureRow
 from storage.rebuild import (
+    PreviousExtraction,
+    add_extractions,
     captures_with_feed_dates,
     pending_captures,
     previous_extractions,
-    rebuild_article,
+    rebuild_articles,
     stale_articles,
 )
-from storage.records import Extracted, Outcome
+from storage.records import Capture, Extracted, Outcome
 
 # Options that change what trafilatura keeps; anything else is refused before a run starts.
 ALLOWED_OPTIONS = frozenset(
@@ -193,61 +204,82 @@ def reextract(
     is called with (done, total) after each batch. Returns the report.
     """
     opts = dict(options or {})
+    _start_forkserver()
     extractor_id = extractor_id_for(opts)
     report = Report(extractor_id, dry_run=dry_run)
-    # Planning reads on a deferred-BEGIN engine, so a running crawl is not blocked meanwhile.
-    with Archive(archive.url, migrate=False, readonly=True) as reader, reader.sessions() as s:
-        keys, ids, report.up_to_date = pending_captures(
-            s, extractor_id, site=site, since=since, until=until
-        )
-    report.pending = len(ids)
     workers = max(1, workers or os.cpu_count() or 1)
     size = batch_size or max(64, 32 * workers)
-    done = 0
-    if progress:
-        progress(0, report.pending)
     with (
-        Archive(archive.url, migrate=False, readonly=True) as reader,
         new_pool(workers, reextract_setup, (str(warc_dir), opts, extractor_id)) as pool,
+        # Planning reads on a deferred-BEGIN engine, so a running crawl is not blocked meanwhile.
+        Archive(archive.url, migrate=False, readonly=True) as reader,
     ):
-        in_flight: list[tuple[list[tuple[int, int]], list[Future[Any]]]] = []
+        # The forkserver's preload and the workers' start take a few tenths of a second of
+        # one core: started first, they overlap the planning query.
+        warm(pool, workers)
+        with reader.sessions() as s:
+            keys, ids, report.up_to_date = pending_captures(
+                s, extractor_id, site=site, since=since, until=until
+            )
+        report.pending = len(ids)
+        done = 0
+        if progress:
+            progress(0, report.pending)
+        in_flight: list[_Batch] = []
         for batch in _batches(keys, ids, size):
             with reader.sessions() as s:
-                jobs = [
-                    _task(c, feed)
-                    for c, feed in captures_with_feed_dates(s, [cid for _, cid in batch])
-                ]
+                rows = captures_with_feed_dates(s, [cid for _, cid in batch])
+            jobs = [_task(c, feed) for c, feed in rows]
             futures = [
                 pool.submit(reextract_tasks, jobs[i : i + _CHUNK])
                 for i in range(0, len(jobs), _CHUNK)
             ]
-            in_flight.append((batch, futures))
+            captures = {c.id: ingest.capture_from_row(c) for c, _ in rows}
+            in_flight.append(_Batch(batch, captures, futures))
             # Keep the next batch extracting while this one is written.
             if len(in_flight) > 1:
-                done += _write(archive, *in_flight.pop(0), report)
+                done += _write(archive, in_flight.pop(0), report)
                 if progress:
                     progress(done, report.pending)
         while in_flight:
-            done += _write(archive, *in_flight.pop(0), report)
+            done += _write(archive, in_flight.pop(0), report)
             if progress:
                 progress(done, report.pending)
     _finish_stale(archive, site, report)
     return report
 
 
-def _write(
-    archive: Archive, batch: list[tuple[int, int]], futures: list[Future[Any]], report: Report
-) -> int:
+def _start_forkserver() -> None:
+    """Start the pool's forkserver (crawler.pool.new_pool's) now, without waiting for it.
+
+    Its preload imports the extractor, and so does extractor_id_for in this process: started
+    first, the two imports run on two cores at once instead of one after the other.
+    """
+    multiprocessing.get_context("forkserver").set_forkserver_preload(PRELOAD)
+    forkserver.ensure_running()
+
+
+@dataclass
+class _Batch:
+    """Captures sent to the pool together and written in one transaction."""
+
+    keys: list[tuple[int, int]]  # (article id or 0, capture id), the article's captures together
+    captures: dict[int, Capture]
+    futures: list[Future[Any]]
+
+
+def _write(archive: Archive, batch: _Batch, report: Report) -> int:
     """Store one batch's extractions and rebuild its articles, in one transaction."""
     results: dict[int, Extracted | None] = {}
-    for fut in futures:
+    for fut in batch.futures:
         results.update(fut.result())
     with archive.sessions() as s:
         s.begin()
         articles: dict[int, None] = {}
         orphans: list[int] = []
+        known: list[tuple[int, Extracted]] = []
         previous = previous_extractions(s, list(results), report.extractor_id)
-        for key, cid in batch:
+        for key, cid in batch.keys:
             extracted = results.get(cid)
             if extracted is None:
                 report.read_errors += 1
@@ -257,27 +289,25 @@ def _write(
                 report.errors += 1
             _count_changes(report, previous.get(cid), extracted)
             if key:
-                ingest.add_extraction(s, cid, extracted)
+                known.append((cid, extracted))
                 articles[key] = None
             else:
                 orphans.append(cid)
-        for aid in articles:
-            _rebuild(s, aid, report)
+        add_extractions(s, known)
+        _rebuild(s, list(articles), report)
         for cid in orphans:
-            _record_orphan(s, cid, results[cid], report)
+            _record_orphan(s, batch.captures[cid], cid, results[cid], report)
         if report.dry_run:
             s.rollback()
         else:
             s.commit()
-    return len(batch)
+    return len(batch.keys)
 
 
-def _rebuild(s: Session, article_id: int, report: Report) -> None:
-    result = rebuild_article(s, article_id, report.extractor_id)
-    if result is None:
-        return
-    first = report.articles.get(article_id, (result.old_versions, 0))[0]
-    report.articles[article_id] = (first, result.new_versions)
+def _rebuild(s: Session, article_ids: list[int], report: Report) -> None:
+    for result in rebuild_articles(s, article_ids, report.extractor_id):
+        first = report.articles.get(result.article_id, (result.old_versions, 0))[0]
+        report.articles[result.article_id] = (first, result.new_versions)
 
 
 def _task(c: CaptureRow, feed_date: datetime | None) -> CaptureTask:
@@ -288,28 +318,36 @@ def _task(c: CaptureRow, feed_date: datetime | None) -> CaptureTask:
 
 
 def _record_orphan(
-    s: Session, capture_id: int, extracted: Extracted | None, report: Report
+    s: Session, capture: Capture, capture_id: int, extracted: Extracted | None, report: Report
 ) -> None:
     """A capture that never made an article: record it the way the crawl would."""
     if extracted is None:
         return
-    result = ingest.record_stored(s, capture_id, extracted)
-    if result is not None and result.outcome == Outcome.NEW:
+    result = ingest.record(s, capture, extracted, capture_id=capture_id)
+    if result.outcome == Outcome.NEW:
         report.new_articles += 1
 
 
-def _count_changes(report: Report, old: Extraction | None, new: Extracted) -> None:
+def _count_changes(report: Report, old: PreviousExtraction | None, new: Extracted) -> None:
     if old is None:
         return
-    norm = fingerprints.normalize_text
     changes = {
-        "title": norm(old.title) != norm(new.title),
+        "title": _differs(old.title, new.title),
         "date": old.published_at != (new.published.value if new.published else None),
         "authors": list(old.authors or []) != list(new.authors),
-        "body": norm(old.text) != norm(new.text),
+        "body": _differs(old.text, new.text),
     }
     for name, changed in changes.items():
         report.fields_changed[name] += changed
+
+
+def _differs(old: str | None, new: str | None) -> bool:
+    """True when the texts differ once normalised (fingerprints.normalize_text)."""
+    # Equal strings normalise alike; most fields of a re-extraction come out unchanged, and
+    # comparing is far cheaper than normalising a whole body twice on the main process.
+    if old == new:
+        return False
+    return fingerprints.normalize_text(old) != fingerprints.normalize_text(new)
 
 
 def _finish_stale(archive: Archive, site: str | None, report: Report) -> None:
@@ -322,5 +360,4 @@ def _finish_stale(archive: Archive, site: str | None, report: Report) -> None:
         ]
     for i in range(0, len(stale), 200):
         with archive.session() as s:
-            for aid in stale[i : i + 200]:
-                _rebuild(s, aid, report)
+            _rebuild(s, stale[i : i + 200], report)

@@ -314,16 +314,6 @@ def record(
     )
 
 
-def record_stored(
-    session: Session, capture_id: int, extracted: Extracted | None
-) -> RecordResult | None:
-    """record() for a capture already in the archive (re-extraction): None if it is gone."""
-    row = session.get(CaptureRow, capture_id)
-    if row is None:
-        return None
-    return record(session, capture_from_row(row), extracted, capture_id=capture_id)
-
-
 def _new_article(
     session: Session, site: str, canonical: str, seen_at: datetime, extraction: Extraction
 ) -> int | None:

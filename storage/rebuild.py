@@ -15,20 +15,29 @@ versions from the best extraction known for every capture.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import ColumnElement, delete, exists, func, or_, select
+from sqlalchemy import ColumnElement, Table, bindparam, delete, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from storage.db import is_postgresql
+from storage.ingest import extraction_values
 
 # Same package, same rules: the rebuild must not grow a second copy of the versioning logic.
 from storage.models import Article, ArticleUrl, CaptureRow, Extraction, Version
-from storage.records import PageKind, RecordKind
+from storage.records import Extracted, PageKind, RecordKind
 from storage.versioning import add_version, seen_again, set_simhash
+
+_EXTRACTIONS = cast(Table, Extraction.__table__)
+# Built once: run for every article a re-extraction rebuilds.
+_DELETE_VERSIONS = (
+    delete(Version)
+    .where(Version.article_id == bindparam("article_id"))
+    .execution_options(synchronize_session="evaluate")
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,35 +50,73 @@ class Rebuilt:
     kept: bool = False  # no capture has a body any more: the old versions were kept
 
 
-def article_captures(session: Session, article_id: int) -> list[CaptureRow]:
-    """The article page captures fetched under any URL of the article, oldest first."""
-    known = select(ArticleUrl.url).where(ArticleUrl.article_id == article_id)
-    canonical = select(Article.canonical_url).where(Article.id == article_id)
-    return list(
-        session.scalars(
-            select(CaptureRow)
-            .where(
-                or_(
-                    CaptureRow.url.in_(known),
-                    CaptureRow.final_url.in_(known),
-                    CaptureRow.url.in_(canonical),
-                ),
-                CaptureRow.page_kind == PageKind.ARTICLE.value,
-            )
-            .order_by(CaptureRow.fetched_at, CaptureRow.id)
+class ArticleCapture(NamedTuple):
+    """What a rebuild reads of a capture: which record it is and when it was fetched."""
+
+    id: int
+    record_kind: str
+    fetched_at: datetime
+
+
+def article_captures(
+    session: Session, articles: Sequence[Article]
+) -> dict[int, list[ArticleCapture]]:
+    """Per article: the article page captures fetched under any URL of it, oldest first.
+
+    One query for all the articles (not one each): a capture belongs to an article when its
+    URL or final URL is one of the article's URLs, or its URL is the article's canonical URL.
+    """
+    ids = [a.id for a in articles]
+    by_url: dict[str, list[int]] = {}
+    for article_id, url in session.execute(
+        select(ArticleUrl.article_id, ArticleUrl.url).where(ArticleUrl.article_id.in_(ids))
+    ):
+        by_url.setdefault(url, []).append(article_id)
+    by_canonical: dict[str, list[int]] = {}
+    for a in articles:
+        by_canonical.setdefault(a.canonical_url, []).append(a.id)
+    known = select(ArticleUrl.url).where(ArticleUrl.article_id.in_(ids))
+    canonical = select(Article.canonical_url).where(Article.id.in_(ids))
+    rows = session.execute(
+        select(
+            CaptureRow.id,
+            CaptureRow.url,
+            CaptureRow.final_url,
+            CaptureRow.record_kind,
+            CaptureRow.fetched_at,
         )
+        .where(
+            or_(
+                CaptureRow.url.in_(known),
+                CaptureRow.final_url.in_(known),
+                CaptureRow.url.in_(canonical),
+            ),
+            CaptureRow.page_kind == PageKind.ARTICLE.value,
+        )
+        .order_by(CaptureRow.fetched_at, CaptureRow.id)
     )
+    out: dict[int, list[ArticleCapture]] = {a: [] for a in ids}
+    for cid, url, final_url, kind, fetched_at in rows:
+        owners = {
+            *by_url.get(url, ()),
+            *(by_url.get(final_url, ()) if final_url else ()),
+            *by_canonical.get(url, ()),
+        }
+        for article_id in owners:
+            out[article_id].append(ArticleCapture(cid, kind, fetched_at))
+    return out
 
 
 def best_extractions(
-    session: Session, capture_ids: Sequence[int], extractor_id: str
+    session: Session, capture_ids: Iterable[int], extractor_id: str
 ) -> dict[int, Extraction]:
     """Per capture: its extraction by `extractor_id` if any, else its newest one."""
     best: dict[int, Extraction] = {}
-    if not capture_ids:
+    wanted = list(capture_ids)
+    if not wanted:
         return best
     rows = session.scalars(
-        select(Extraction).where(Extraction.capture_id.in_(capture_ids)).order_by(Extraction.id)
+        select(Extraction).where(Extraction.capture_id.in_(wanted)).order_by(Extraction.id)
     )
     for e in rows:
         have = best.get(e.capture_id)
@@ -78,45 +125,65 @@ def best_extractions(
     return best
 
 
-def rebuild_versions(session: Session, article: Article, extractor_id: str) -> Rebuilt:
-    """Replace the article's versions with ones made from the best extraction per capture."""
-    old = article.current_version
-    captures = article_captures(session, article.id)
+def rebuild_articles(
+    session: Session, article_ids: Sequence[int], extractor_id: str
+) -> list[Rebuilt]:
+    """Rebuild these articles' versions, each from the best extraction per capture.
+
+    The articles are locked as record() locks one (PostgreSQL), in id order: a crawl adding
+    a version at the same moment waits, instead of racing the renumbering. Their captures
+    and extractions are read in one query each, then every article is replayed in turn.
+    """
+    stmt = select(Article).where(Article.id.in_(article_ids)).order_by(Article.id)
+    if is_postgresql(session):
+        stmt = stmt.with_for_update()
+    articles = list(session.scalars(stmt))
+    if not articles:
+        return []
+    captures = article_captures(session, articles)
     best = best_extractions(
         session,
-        [c.id for c in captures if c.record_kind == RecordKind.RESPONSE.value],
+        {
+            c.id
+            for a in articles
+            for c in captures[a.id]
+            if c.record_kind == RecordKind.RESPONSE.value
+        },
         extractor_id,
     )
 
-    def has_body(c: CaptureRow) -> bool:
-        e = best.get(c.id)
+    def has_body(c: ArticleCapture) -> bool:
+        e = best.get(c.id)  # None for a revisit: only responses were looked up
         return (
             e is not None
             and e.state in ("article", "paywalled")
             and bool(e.text and e.text.strip())
         )
 
-    if not any(has_body(c) for c in captures):
-        return Rebuilt(article.id, old, old, kept=True)
-    session.execute(
-        delete(Version)
-        .where(Version.article_id == article.id)
-        .execution_options(synchronize_session="fetch")
-    )
-    article.current_version = 0
-    article.title = article.text = article.seo_title = None
-    article.authors = None
-    article.published_at = article.modified_at = None
-    article.language = None
-    set_simhash(article, None)
-    for c in captures:
-        if c.record_kind == RecordKind.REVISIT.value:
-            if article.current_version:
-                seen_again(session, article, c.fetched_at)
-        elif has_body(c):
-            add_version(session, article, best[c.id], c.fetched_at)
-    session.flush()
-    return Rebuilt(article.id, old, article.current_version)
+    out = []
+    for article in articles:
+        old = article.current_version
+        if not any(has_body(c) for c in captures[article.id]):
+            out.append(Rebuilt(article.id, old, old, kept=True))
+            continue
+        # Deleted just before the article's replay, not for the whole batch at once: SQLite
+        # numbers a new row max(id) + 1, so the versions get the ids they always got.
+        session.execute(_DELETE_VERSIONS, {"article_id": article.id})
+        article.current_version = 0
+        article.title = article.text = article.seo_title = None
+        article.authors = None
+        article.published_at = article.modified_at = None
+        article.language = None
+        set_simhash(article, None)
+        for c in captures[article.id]:
+            if c.record_kind == RecordKind.REVISIT.value:
+                if article.current_version:
+                    seen_again(session, article, c.fetched_at)
+            elif has_body(c):
+                add_version(session, article, best[c.id], c.fetched_at)
+        session.flush()
+        out.append(Rebuilt(article.id, old, article.current_version))
+    return out
 
 
 def stale_articles(session: Session, extractor_id: str, site: str | None = None) -> list[int]:
@@ -205,25 +272,38 @@ def captures_with_feed_dates(
     return [(c, f) for c, f in rows]
 
 
+class PreviousExtraction(NamedTuple):
+    """The fields of a capture's earlier extraction that a re-extraction report compares."""
+
+    title: str | None
+    published_at: datetime | None
+    authors: list[str] | None
+    text: str | None
+
+
 def previous_extractions(
     session: Session, capture_ids: list[int], extractor_id: str
-) -> dict[int, Extraction]:
+) -> dict[int, PreviousExtraction]:
     """The newest other extraction of each capture: what a new one is compared with."""
-    out: dict[int, Extraction] = {}
-    rows = session.scalars(
-        select(Extraction)
+    rows = session.execute(
+        select(
+            Extraction.capture_id,
+            Extraction.title,
+            Extraction.published_at,
+            Extraction.authors,
+            Extraction.text,
+        )
         .where(Extraction.capture_id.in_(capture_ids), Extraction.extractor_id != extractor_id)
         .order_by(Extraction.id)
     )
-    for e in rows:
-        out[e.capture_id] = e
-    return out
+    return {cid: PreviousExtraction(t, p, a, x) for cid, t, p, a, x in rows}
 
 
-def rebuild_article(session: Session, article_id: int, extractor_id: str) -> Rebuilt | None:
-    """Lock the article as record() does (PostgreSQL) and rebuild its versions: a crawl
-    adding a version at the same moment waits, instead of racing the renumbering."""
-    article = session.get(Article, article_id, with_for_update=is_postgresql(session))
-    if article is None:
-        return None
-    return rebuild_versions(session, article, extractor_id)
+def add_extractions(session: Session, extracted: Sequence[tuple[int, Extracted]]) -> None:
+    """Insert the extractions rows of these captures, in this order, in one executemany.
+
+    Re-extraction writes a batch of rows it never reads back as objects (the rebuild
+    queries them): a unit of work per row cost more than its insert.
+    """
+    if extracted:
+        session.execute(_EXTRACTIONS.insert(), [extraction_values(c, e) for c, e in extracted])

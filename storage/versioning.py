@@ -35,6 +35,10 @@ _CANDIDATES = select(_ARTICLES.c.id, _ARTICLES.c.simhash, _ARTICLES.c.cluster_id
     _ARTICLES.c.first_seen_at >= bindparam("since"),
     _ARTICLES.c.first_seen_at <= bindparam("until"),
 )
+# Built once: add_version runs for every capture of an article a re-extraction rebuilds.
+_CURRENT_VERSION = select(Version).where(
+    Version.article_id == bindparam("article_id"), Version.n == bindparam("n")
+)
 
 
 def seen_again(session: Session, article: Article, seen_at: datetime) -> None:
@@ -101,9 +105,7 @@ def add_version(
     current = None
     if article.current_version:
         current = session.scalars(
-            select(Version).where(
-                Version.article_id == article.id, Version.n == article.current_version
-            )
+            _CURRENT_VERSION, {"article_id": article.id, "n": article.current_version}
         ).one()
     paywalled = extraction.state == "paywalled"
     status = article_status(extraction)

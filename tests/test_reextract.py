@@ -170,3 +170,30 @@ def test_versions_that_were_extraction_noise_merge(db_url: str, tmp_path: Path) 
         (version,) = s.scalars(select(Version)).all()
         assert (version.first_seen_at, version.last_seen_at) == (later(0), later(2))
         assert s.get(Article, 1).current_version == 1  # type: ignore[union-attr]
+
+
+def test_articles_rebuilt_in_one_batch_keep_their_own_captures(db_url: str, tmp_path: Path) -> None:
+    """Several articles share a batch (one query for all their captures): none mixes."""
+    b = build(db_url, tmp_path)
+    story, edit = filler(7, 200), filler(8, 200)
+    flood, fire = "https://ledger.example/2024/05/01/flood/", "https://ledger.example/fire/"
+    b.add(flood, "Flood", story, html_text=story)
+    b.add(fire, "Fire", story, html_text=story)
+    b.add(flood, "Flood", story + "\n\nShare this: Facebook", html_text=story, at=later(2))
+    b.add(fire, "Fire", edit, html_text=edit, at=later(3))
+    b.warc.close()
+    with Archive(db_url) as archive:
+        report = reextract(archive, tmp_path / "warc", workers=1)
+    assert report.merged == {1: (2, 1)} and report.split == {}
+    with Archive(db_url) as a, a.session() as s:
+        rows = s.execute(
+            select(Version.article_id, Version.n, CaptureRow.url, CaptureRow.fetched_at)
+            .join(Extraction, Extraction.id == Version.extraction_id)
+            .join(CaptureRow, CaptureRow.id == Extraction.capture_id)
+            .order_by(Version.article_id, Version.n)
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        (1, 1, flood, later(0)),
+        (2, 1, fire, later(0)),
+        (2, 2, fire, later(3)),
+    ]

@@ -219,16 +219,9 @@ def extraction_values(capture_id: int, extracted: Extracted) -> dict[str, Any]:
     }
 
 
-def add_extraction(session: Session, capture_id: int, extracted: Extracted) -> Extraction:
-    """Insert the extractions row for a capture (one per capture and extractor_id)."""
-    row = Extraction(**extraction_values(capture_id, extracted))
-    session.add(row)
-    session.flush()
-    return row
-
-
 def _insert_extraction(session: Session, values: dict[str, Any]) -> Extraction:
-    """add_extraction as one Core insert; the Extraction returned is detached (read only)."""
+    """Insert the extractions row for a capture (one per capture and extractor_id), as one
+    Core insert; the Extraction returned is detached (read only)."""
     extraction_id = session.execute(_INSERT_EXTRACTION, values).scalar_one()
     return Extraction(id=int(extraction_id), **values)
 

@@ -132,8 +132,11 @@ def test_a_response_with_huge_headers_is_dropped_not_archived(crawl: HostileCraw
 def test_no_two_requests_inside_the_crawl_delay(crawl: HostileCrawl) -> None:
     times = [h.time for h in crawl.site_log]
     gaps = [b - a for a, b in itertools.pairwise(times)]
-    # 20 ms of slack for the server's clock reading after accept().
-    assert min(gaps) >= CRAWL_DELAY - 0.02, sorted(gaps)[:3]
+    # 50 ms of slack: the server reads its clock in a handler thread after accept(), and on
+    # a loaded machine one request's handler can start 20-30 ms later than the next one's
+    # (0.478 s seen under load 7). A crawler that ignored the delay would show gaps of a
+    # few ms; one that halved it, 0.25 s.
+    assert min(gaps) >= CRAWL_DELAY - 0.05, sorted(gaps)[:3]
 
 
 def test_a_dropped_connection_is_retried_through_the_delay(crawl: HostileCrawl) -> None:

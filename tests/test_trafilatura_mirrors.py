@@ -1,9 +1,9 @@
 """The author and category rules' faster stand-ins for trafilatura's own code, pinned to it.
 
 authors._extract_author answers what trafilatura's extract_author answers, authors._BYLINE
-finds the elements its plain form finds, and fields._may_name_categories says "nothing" only
-where extract_catstags finds nothing: on made-up pages that exercise each test and on every
-dev page.
+finds the elements its plain form finds and fields._category_links lists what
+extract_catstags("category", ...) lists: on made-up pages that exercise each test and on
+every dev page.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import pytest
 from lxml.etree import XPath
 from lxml.html import HtmlElement
 from trafilatura.metadata import extract_author, extract_catstags
-from trafilatura.xpaths import AUTHOR_DISCARD_XPATHS, AUTHOR_XPATHS
+from trafilatura.xpaths import AUTHOR_DISCARD_XPATHS, AUTHOR_XPATHS, CATEGORIES_XPATHS
 
 from crawler.extraction.authors import _BYLINE, _extract_author
 from crawler.extraction.decoding import decode_html
-from crawler.extraction.fields import _may_name_categories
+from crawler.extraction.fields import _category_links
 from crawler.extraction.parsing import parse_html
 from tests.conftest import DATASETS, IN_CI
 
@@ -46,6 +46,17 @@ _MIRRORED_DISCARD_XPATHS = [
     "|article-(?:share|support)|print|category|meta-date|meta-reviewer') or"
     " contains(@data-component, 'Figure')]",
     "//time|//figure",
+]
+_MIRRORED_CATEGORY_XPATHS = [
+    "//div[ re:test(@class, '^(?:post-?info|post-?meta|meta|entry-meta|entry-info|entry-utility)')"
+    " or starts-with(@id, 'postpath')]//a[@href]",
+    "//p[starts-with(@class, 'postmeta') or starts-with(@class, 'entry-categories') or"
+    " @class='postinfo' or @id='filedunder']//a[@href]",
+    "//footer[starts-with(@class, 'entry-meta') or starts-with(@class, 'entry-footer')]//a[@href]",
+    "//*[self::li or self::span][@class='post-category' or @class='postcategory' or"
+    " @class='entry-category' or contains(@class, 'cat-links')]//a[@href]",
+    "//header[@class='entry-header']//a[@href]",
+    "//div[@class='row' or @class='tags']//a[@href]",
 ]
 # authors._BYLINE before it looked for the marked elements through their attributes.
 _PLAIN_BYLINE = XPath(
@@ -155,36 +166,50 @@ def test_byline_elements_are_the_plain_expressions(html: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("html", "named"),
+    "html",
     [
-        ('<div class="entry-meta"><a href="/category/politics/">Politics</a></div>', True),
-        (
-            '<span class="cat-links"><a href="https://x.org/categories/sport/">Sport</a></span>',
-            True,
-        ),
-        ('<div class="tags"><a href="/tag/x/">X</a></div><a href="/categorised">Y</a>', False),
-        ('<div class="entry-meta"><a href="/section/politics/">Politics</a></div>', False),
+        # Each of the six containers, links inside and outside them, in the library's order.
+        '<div class="entry-meta"><a href="/category/politics/">Politics</a></div>'
+        '<span class="cat-links"><a href="/category/x/">Later Kind</a></span>',
+        '<div class="post-info"><a href="/categories/a/">A</a><a href="/tag/b/">B</a></div>',
+        '<div class="xmeta"><a href="/category/no/">No</a></div><div id="postpath">'
+        '<a href="/categorys/yes/">Yes</a><a href="https://x.org/category/yes/">Yes</a></div>',
+        '<p class="entry-categories"><a href="/category/p/">P</a></p>'
+        '<p id="filedunder"><a href="/category/q/">Q <b>bold</b></a></p>',
+        '<footer class="entry-footer"><div><a href="/category/f/">F</a></div></footer>',
+        '<ul><li class="post-category"><a href="/categor/l/">L</a></li></ul>'
+        '<span class="x cat-links"><a href="/category/s/">S</a></span>',
+        '<header class="entry-header"><a href="/category/h/">H</a></header>',
+        '<div class="tags"><a href="/category/t/">T</a></div><div class="row"><a href="/category/'
+        'r/">R</a><a href="/Category/r/">Capital</a></div>',
+        # Category links outside every container, no links at all: the section metas.
+        '<nav><a href="/category/news/">News</a></nav>',
+        '<div class="tags"><a href="/tag/x/">X</a></div><a href="/categorised">Y</a>',
+        '<div class="entry-meta"><a href="/category/e/"> </a><a href="/category/d/">D</a>'
+        '<a href="/category/d/">D</a></div>',
     ],
 )
-def test_category_links_precheck_passes_every_page_extract_catstags_reads(
-    html: str, named: bool
-) -> None:
-    tree = _tree(html)
-    assert bool(extract_catstags("category", tree)) is named
-    assert _may_name_categories(tree) or not named
+@pytest.mark.parametrize(
+    "head",
+    [
+        "",
+        '<meta property="article:section" content="Sport">',
+        '<meta name="dc.subject" content="S">',
+    ],
+)
+def test_category_links_are_trafilaturas_extract_catstags(html: str, head: str) -> None:
+    page = f"<html><head>{head}</head><body>{html}</body></html>"
+    tree = parse_html(page)
+    assert tree is not None
+    assert _category_links(tree) == extract_catstags("category", tree)
 
 
-def test_category_metas_precheck_passes_every_page_extract_catstags_reads() -> None:
-    for meta in ('property="article:section"', 'name="dc.subject"'):
-        page = f'<html><head><meta {meta} content="Sport"></head><body><p>x</p></body></html>'
-        tree = parse_html(page)
-        assert tree is not None
-        assert extract_catstags("category", tree) == ["Sport"]
-        assert _may_name_categories(tree)
+def test_mirrored_category_expressions_are_still_trafilaturas() -> None:
+    assert [" ".join(x.path.split()) for x in CATEGORIES_XPATHS] == _MIRRORED_CATEGORY_XPATHS
 
 
 def test_mirrors_answer_as_trafilatura_on_every_dev_page() -> None:
     for name, tree in _dev_pages():
         assert _extract_author(tree) == extract_author(tree), name
         assert _BYLINE(tree) == _PLAIN_BYLINE(tree), name
-        assert _may_name_categories(tree) or not extract_catstags("category", tree), name
+        assert _category_links(tree) == extract_catstags("category", tree), name

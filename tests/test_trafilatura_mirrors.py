@@ -180,6 +180,7 @@ def test_byline_elements_are_the_plain_expressions(html: str) -> None:
         '<ul><li class="post-category"><a href="/categor/l/">L</a></li></ul>'
         '<span class="x cat-links"><a href="/category/s/">S</a></span>',
         '<header class="entry-header"><a href="/category/h/">H</a></header>',
+        '<div class="tags" id="postpath-2"><a href="/category/z/">Two Kinds</a></div>',
         '<div class="tags"><a href="/category/t/">T</a></div><div class="row"><a href="/category/'
         'r/">R</a><a href="/Category/r/">Capital</a></div>',
         # Category links outside every container, no links at all: the section metas.

@@ -77,7 +77,8 @@ _META_CLASS = re.compile("^(?:post-?info|post-?meta|meta|entry-meta|entry-info|e
 
 
 def _container_kind(element: HtmlElement) -> int | None:
-    """Which of CATEGORIES_XPATHS keeps the links inside `element`, if any (at most one)."""
+    """The first of CATEGORIES_XPATHS that keeps the links inside `element`, if any: a
+    category link inside it is found by that one, so no later one is tried."""
     tag = element.tag
     if tag not in _CONTAINER_TAGS:
         return None

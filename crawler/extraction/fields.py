@@ -6,8 +6,11 @@ import re
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from lxml.etree import XPath
 from lxml.html import HtmlElement
-from trafilatura.metadata import extract_catstags, extract_sitename
+from trafilatura.baseline import block_text
+from trafilatura.metadata import extract_sitename
+from trafilatura.utils import line_processing
 
 from crawler.extraction.structured import PageData, ld_texts
 from crawler.extraction.titles import clean, key
@@ -64,6 +67,69 @@ def _breadcrumbs(data: PageData) -> list[str]:
     return []
 
 
+# trafilatura's extract_catstags("category", tree) tries six XPaths in turn, each a walk of
+# the page (one with a Python regex callback per <div>), ~1.3 ms a page: the links they keep
+# are those whose address matches its pattern, inside one of six kinds of container. Here
+# one C-level walk finds those links and each container test reads the links' ancestors.
+# tests/test_trafilatura_mirrors.py pins the expressions' text and the answer to the library.
+_CATEGORY_HREF = re.compile("/categor(?:y|ies|s)?/")
+_META_CLASS = re.compile("^(?:post-?info|post-?meta|meta|entry-meta|entry-info|entry-utility)")
+
+
+def _container_kind(element: HtmlElement) -> int | None:
+    """The first of CATEGORIES_XPATHS that keeps the links inside `element`, if any: a
+    category link inside it is found by that one, so no later one is tried."""
+    tag = element.tag
+    if tag not in _CONTAINER_TAGS:
+        return None
+    cls = element.get("class") or ""
+    if tag == "div":
+        if _META_CLASS.search(cls) or (element.get("id") or "").startswith("postpath"):
+            return 0
+        return 5 if cls in ("row", "tags") else None
+    if tag == "p":
+        postmeta = cls.startswith(("postmeta", "entry-categories")) or cls == "postinfo"
+        return 1 if postmeta or element.get("id") == "filedunder" else None
+    if tag == "footer":
+        return 2 if cls.startswith(("entry-meta", "entry-footer")) else None
+    if tag in ("li", "span"):
+        listed = cls in ("post-category", "postcategory", "entry-category")
+        return 3 if listed or "cat-links" in cls else None
+    return 4 if cls == "entry-header" else None  # header
+
+
+_CONTAINER_TAGS = frozenset({"div", "p", "footer", "li", "span", "header"})
+_CATEGORY_CONTAINERS = 6
+_SECTION_METAS = XPath(
+    './/head//meta[@property="article:section" or contains(@name, "subject")][@content]'
+)
+
+
+def _category_links(tree: HtmlElement) -> list[str]:
+    """trafilatura's extract_catstags("category", tree), the same list."""
+    links: list[HtmlElement] = []
+    metas = False
+    for element in tree.iter("a", "meta"):
+        if element.tag == "a":
+            href = element.get("href")
+            if href and "/categor" in href and _CATEGORY_HREF.search(href):
+                links.append(element)
+        elif element.get("content") is not None:
+            metas = metas or element.get("property") == "article:section"
+            metas = metas or "subject" in (element.get("name") or "")
+    kinds = [{_container_kind(a) for a in link.iterancestors()} for link in links]
+    results: list[str] = []
+    for kind in range(_CATEGORY_CONTAINERS):
+        results.extend(
+            block_text(link) for link, inside in zip(links, kinds, strict=True) if kind in inside
+        )
+        if results:
+            break
+    if not results and metas:  # its fallback
+        results.extend(meta.get("content") for meta in _SECTION_METAS(tree))
+    return [r for r in dict.fromkeys(line_processing(x) for x in results if x) if r]
+
+
 def categories(tree: HtmlElement, data: PageData) -> tuple[str, ...]:
     """Sections: article:section, JSON-LD articleSection, breadcrumbs, then category links."""
     found = [
@@ -72,7 +138,7 @@ def categories(tree: HtmlElement, data: PageData) -> tuple[str, ...]:
         *_breadcrumbs(data),
     ]
     if not found:
-        found = extract_catstags("category", tree)
+        found = _category_links(tree)
     return _dedupe(found, _MAX_CATEGORIES)
 
 

@@ -33,9 +33,11 @@ import gzip
 import json
 import os
 import platform
+import resource
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -75,13 +77,24 @@ def _ours(page: tuple[str, bytes]) -> int:
     return len(extract(page[1], page[0], FETCHED).text or "")
 
 
-def pool_rate(fn: object, pages: list[tuple[str, bytes]], workers: int) -> float:
-    """Pages per second of fn over pages in a pool (pool start-up excluded)."""
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def pool_rate(
+    fn: Callable[[tuple[str, bytes]], int], pages: list[tuple[str, bytes]], workers: int
+) -> tuple[float, float]:
+    """Pages per second of fn over pages in a pool (pool start-up excluded), and the
+    workers' CPU seconds per page (their warm-up call included: getrusage counts a worker
+    once the pool has reaped it)."""
+    cpu = _children_cpu()
     with ProcessPoolExecutor(workers) as pool:
         list(pool.map(fn, pages[:workers], chunksize=1))  # warm the workers' imports
         start = time.perf_counter()
-        list(pool.map(fn, pages, chunksize=4))  # type: ignore[arg-type]
-        return len(pages) / (time.perf_counter() - start)
+        list(pool.map(fn, pages, chunksize=4))
+        rate = len(pages) / (time.perf_counter() - start)
+    return rate, (_children_cpu() - cpu) / len(pages)
 
 
 def _forkserver_children_cpu() -> float:
@@ -157,10 +170,10 @@ def main() -> None:
     pages = load()
     docs = pages * args.repeat
     load_before = os.getloadavg()[0]
-    traf = ours = 0.0
+    traf = ours = traf_cpu = ours_cpu = 0.0
     if not args.no_ceilings:
-        traf = pool_rate(_trafilatura, docs, args.workers)
-        ours = pool_rate(_ours, docs, args.workers)
+        traf, traf_cpu = pool_rate(_trafilatura, docs, args.workers)
+        ours, ours_cpu = pool_rate(_ours, docs, args.workers)
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         url = build_archive(Path(tmp), pages, args.repeat)
@@ -189,6 +202,10 @@ def main() -> None:
     again, again_elapsed = runs[1][0], runs[1][1]
     rate = report.processed / elapsed
     rate_again = again.processed / again_elapsed
+    # CPU per capture of the whole re-extraction (main process and workers): on a shared
+    # machine steadier than docs/s, and what bounds docs/s when every core is busy.
+    cpu_first = (runs[0][2] + runs[0][3]) / max(report.processed, 1)
+    cpu_again = (runs[1][2] + runs[1][3]) / max(again.processed, 1)
     lines = [
         "# Re-extraction throughput",
         "",
@@ -197,14 +214,18 @@ def main() -> None:
         f"{args.workers} workers; {len(docs)} captures ({len(pages)} benchmark pages x "
         f"{args.repeat}), measured {datetime.now(UTC):%Y-%m-%d}.",
         "",
-        "| what | docs/s | ratio to trafilatura alone |",
-        "|---|---:|---:|",
-        f"| trafilatura.bare_extraction alone (same options, pool) | {traf:.1f} | 1.00 |",
-        f"| crawler.extraction.extract alone (pool) | {ours:.1f} | {ours / traf:.2f} |",
+        "| what | docs/s | ratio to trafilatura alone | CPU ms per doc | trafilatura alone's"
+        " CPU / this CPU |",
+        "|---|---:|---:|---:|---:|",
+        f"| trafilatura.bare_extraction alone (same options, pool) | {traf:.1f} | 1.00 | "
+        f"{1000 * traf_cpu:.1f} | 1.00 |",
+        f"| crawler.extraction.extract alone (pool) | {ours:.1f} | {ours / traf:.2f} | "
+        f"{1000 * ours_cpu:.1f} | {traf_cpu / ours_cpu:.2f} |",
         f"| reextract end to end (WARC read, extract, DB, versions) | {rate:.1f} | "
-        f"{rate / traf:.2f} |",
+        f"{rate / traf:.2f} | {1000 * cpu_first:.1f} | {traf_cpu / cpu_first:.2f} |",
         f"| reextract again, one option changed (old extractions compared, versions rebuilt) | "
-        f"{rate_again:.1f} | {rate_again / traf:.2f} |",
+        f"{rate_again:.1f} | {rate_again / traf:.2f} | {1000 * cpu_again:.1f} | "
+        f"{traf_cpu / cpu_again:.2f} |",
         "",
         f"reextract vs extract() alone: {rate / ours:.2f} (again: {rate_again / ours:.2f}). "
         f"Report: {report.processed} processed, "

@@ -17,25 +17,23 @@ extraction). A run with nothing pending changes nothing.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
-from multiprocessing import forkserver
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from crawler.pool import (
-    PRELOAD,
     CaptureTask,
     new_pool,
     reextract_setup,
     reextract_tasks,
+    start_forkserver,
     warm,
 )
 from storage import fingerprints, ingest
@@ -204,7 +202,9 @@ def reextract(
     is called with (done, total) after each batch. Returns the report.
     """
     opts = dict(options or {})
-    _start_forkserver()
+    # The forkserver's preload imports the extractor, and so does extractor_id_for in this
+    # process: started first, the two imports run on two cores at once.
+    start_forkserver()
     extractor_id = extractor_id_for(opts)
     report = Report(extractor_id, dry_run=dry_run)
     workers = max(1, workers or os.cpu_count() or 1)
@@ -247,16 +247,6 @@ def reextract(
                 progress(done, report.pending)
     _finish_stale(archive, site, report)
     return report
-
-
-def _start_forkserver() -> None:
-    """Start the pool's forkserver (crawler.pool.new_pool's) now, without waiting for it.
-
-    Its preload imports the extractor, and so does extractor_id_for in this process: started
-    first, the two imports run on two cores at once instead of one after the other.
-    """
-    multiprocessing.get_context("forkserver").set_forkserver_preload(PRELOAD)
-    forkserver.ensure_running()
 
 
 @dataclass

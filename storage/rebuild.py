@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import ColumnElement, Table, bindparam, delete, exists, func, or_, select
+from sqlalchemy import ColumnElement, Table, delete, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from storage.db import is_postgresql
@@ -32,12 +32,6 @@ from storage.records import Extracted, PageKind, RecordKind
 from storage.versioning import add_version, seen_again, set_simhash
 
 _EXTRACTIONS = cast(Table, Extraction.__table__)
-# Built once: run for every article a re-extraction rebuilds.
-_DELETE_VERSIONS = (
-    delete(Version)
-    .where(Version.article_id == bindparam("article_id"))
-    .execution_options(synchronize_session="evaluate")
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +162,15 @@ def rebuild_articles(
             continue
         # Deleted just before the article's replay, not for the whole batch at once: SQLite
         # numbers a new row max(id) + 1, so the versions get the ids they always got.
-        session.execute(_DELETE_VERSIONS, {"article_id": article.id})
+        # "evaluate" removes the session's copies of the deleted rows (no RETURNING pass):
+        # it reads the article id from the statement, so the statement names it, not a
+        # bind parameter given at execution (that would match no copy, and a new version
+        # SQLite numbers like a deleted one would clash with its stale copy).
+        session.execute(
+            delete(Version)
+            .where(Version.article_id == article.id)
+            .execution_options(synchronize_session="evaluate")
+        )
         article.current_version = 0
         article.title = article.text = article.seo_title = None
         article.authors = None

@@ -83,3 +83,32 @@ def test_discover_from_a_saved_page_prints_json(tmp_path: Path) -> None:
         a.url for a in listing.articles
     ]
     assert found["next_page"] == listing.next_url
+
+
+def test_the_crawl_command_turns_the_collector_back_on_when_its_start_up_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The crawl command runs its start-up with the garbage collector off: called in a
+    process that goes on (an embedding program, a test), an error there must not leave it off."""
+    import gc
+
+    from crawler.cli import crawl as crawl_module
+
+    def broken() -> None:
+        raise OSError("no stderr")
+
+    monkeypatch.setattr("crawler.pool.start_forkserver", lambda: None)
+    monkeypatch.setattr(crawl_module, "_show_crawl_warnings", broken)
+    config = tmp_path / "newsarchive.toml"
+    config.write_text(
+        f'[archive]\ndatabase_url = "sqlite:///{tmp_path / "a.db"}"\n'
+        '[[sites]]\nkey = "a"\nstart_urls = ["http://127.0.0.1:9/"]\n',
+        encoding="utf-8",
+    )
+    assert gc.isenabled()
+    try:
+        with pytest.raises(OSError, match="no stderr"):
+            cli.main(["--config", str(config), "crawl"], standalone_mode=False)
+        assert gc.isenabled()
+    finally:
+        gc.enable()  # for the tests that follow, whatever this one found

@@ -19,6 +19,7 @@ from crawler.extraction import EXTRACTOR_ID
 from crawler.reextract import reextract
 from storage.db import Archive
 from storage.models import Article, CaptureRow, Extraction, Version
+from storage.rebuild import rebuild_articles
 from tests.crawling import REPO, CrawlEnv, run_cli, write_config
 from tests.factories import later
 from tests.query_support import build, filler
@@ -197,3 +198,21 @@ def test_articles_rebuilt_in_one_batch_keep_their_own_captures(db_url: str, tmp_
         (2, 1, fire, later(0)),
         (2, 2, fire, later(3)),
     ]
+
+
+def test_a_rebuild_in_a_session_that_read_the_old_versions(db_url: str, tmp_path: Path) -> None:
+    """The versions a session has read go with their rows: it then reads the rebuilt ones,
+    which SQLite numbers as the deleted ones were."""
+    b = build(db_url, tmp_path)
+    url = "https://ledger.example/2024/05/01/flood/"
+    b.add(url, "Flood", filler(7, 200))
+    b.add(url, "Flood", filler(8, 200), at=later(2))
+    b.warc.close()
+    with Archive(db_url) as a, a.session() as s:
+        old = s.scalars(select(Version).order_by(Version.n)).all()
+        assert [v.n for v in old] == [1, 2]
+        (rebuilt,) = rebuild_articles(s, [1], "test/1")
+        assert (rebuilt.old_versions, rebuilt.new_versions) == (2, 2)
+        read = [(v.id, v.n, v.last_seen_at) for v in s.scalars(select(Version).order_by(Version.n))]
+        stored = s.execute(select(Version.id, Version.n, Version.last_seen_at).order_by(Version.n))
+        assert read == [tuple(row) for row in stored]

@@ -62,21 +62,23 @@ def crawl(
     from crawler.pool import start_forkserver
 
     start_forkserver()
+    progress: _LiveProgress | None = None
     # Start-up allocates objects that live as long as the crawl (modules, Scrapy's and
     # SQLAlchemy's machinery): collections now would only find them alive. run_crawl
-    # freezes them and turns the collector back on before its first request.
+    # freezes them and turns the collector back on before its first request; whatever
+    # fails before that, the finally below turns it on.
     gc.disable()
-    # Scrapy's download handler module defines deprecated aliases with inspect.stack(),
-    # whose cost grows with the stack's depth and the modules loaded: imported here, not
-    # deep inside the engine's start-up, it costs ~65 CPU ms instead of ~100, before the
-    # first request.
-    import scrapy.core.downloader.handlers.http11  # noqa: F401
-
-    from crawler.runner import format_summary, run_crawl
-
-    _show_crawl_warnings()
-    progress = _live_progress() if is_tty() else None
     try:
+        # Scrapy's download handler module defines deprecated aliases with inspect.stack(),
+        # whose cost grows with the stack's depth and the modules loaded: imported here, not
+        # deep inside the engine's start-up, it costs ~65 CPU ms instead of ~100, before the
+        # first request.
+        import scrapy.core.downloader.handlers.http11  # noqa: F401
+
+        from crawler.runner import format_summary, run_crawl
+
+        _show_crawl_warnings()
+        progress = _live_progress() if is_tty() else None
         summaries = run_crawl(
             config,
             sites,
@@ -91,7 +93,7 @@ def crawl(
             on_progress=progress.update if progress else None,
         )
     finally:
-        gc.enable()  # on (and frozen) already, unless run_crawl failed before its first request
+        gc.enable()  # on (and frozen) already, unless start-up failed before the first request
         if progress:
             progress.stop()
     # This process exits next (one crawl per command), and the interpreter's last

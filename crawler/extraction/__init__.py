@@ -152,8 +152,8 @@ def _extract(
     data = read_page_data(tree)
     signs = read_signs(tree, data)
     found = _metadata(tree, data, url, fetched_at, hints)
+    page_title = clean(data.title_text() or "")  # data.title is an element of the tree
     text = body_text(tree, lambda: _parse_again(page_html), url, trafilatura_options)
-    page_title = clean(data.title_text() or "")
     state, reason = classify(signs, data, text, page_title, lambda: page_html, status)
     extra = {"encoding": encoding}
     if reason:

@@ -214,14 +214,15 @@ def reextract(
         # Planning reads on a deferred-BEGIN engine, so a running crawl is not blocked meanwhile.
         Archive(archive.url, migrate=False, readonly=True) as reader,
     ):
-        # The forkserver's preload and the workers' start take a few tenths of a second of
-        # one core: started first, they overlap the planning query.
-        warm(pool, workers)
         with reader.sessions() as s:
             keys, ids, report.up_to_date = pending_captures(
                 s, extractor_id, site=site, since=since, until=until
             )
         report.pending = len(ids)
+        if ids:  # nothing pending (the usual scheduled run): no worker is started
+            # The workers' start takes a few tenths of a second of one core: started now,
+            # it overlaps reading the first batch's captures.
+            warm(pool, workers)
         done = 0
         if progress:
             progress(0, report.pending)

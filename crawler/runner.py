@@ -6,7 +6,6 @@ runs it in the foreground, the scheduler starts `newsarchive crawl` as a subproc
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import socket
@@ -201,8 +200,13 @@ def run_crawl(
     fire_time: datetime | None = None,
     run_id: int | None = None,
     on_progress: Callable[[dict[str, RunCounters]], None] | None = None,
+    before_start: Callable[[], None] | None = None,
 ) -> list[RunSummary]:
-    """Crawl the named sites (all configured ones when none are named); blocks until done."""
+    """Crawl the named sites (all configured ones when none are named); blocks until done.
+
+    `before_start` runs once everything is set up, just before the first request (the
+    crawl command freezes start-up's objects out of the garbage collector's sight there).
+    """
     from scrapy.crawler import CrawlerProcess
 
     from crawler.spiders.news import NewsSpider
@@ -243,7 +247,8 @@ def run_crawl(
     error: str | None = None
     try:
         _install_stop_handlers(process)
-        _freeze_start_up()
+        if before_start is not None:
+            before_start()
         process.start(install_signal_handlers=False)
     except Exception as exc:  # a crash of the crawl machinery itself: record it
         error = f"{type(exc).__name__}: {exc}"
@@ -255,18 +260,6 @@ def run_crawl(
         ticker.join(1)
         on_progress(services.stats) if on_progress else None
     return summaries
-
-
-def _freeze_start_up() -> None:
-    """Move start-up's objects out of the garbage collector's sight, and turn it on.
-
-    Start-up leaves ~150,000 objects that live as long as the crawl (modules, classes,
-    Scrapy's components, SQLAlchemy's compiled statements); every full collection during
-    the crawl walked them again (~50 ms each). The crawl command turns the collector off
-    while it imports them.
-    """
-    gc.freeze()
-    gc.enable()
 
 
 def open_standalone(crawler: Any, spider_args: dict[str, Any]) -> dict[str, Any]:

@@ -367,3 +367,40 @@ def test_html_dates_are_what_their_xpaths_find() -> None:
                 for el in etree.XPath(path)(tree)
             ]
             assert getattr(found, kind)() == expected, kind
+
+
+_TEXTS_PAGE = """<html><body><header>menu<nav><a>one</a> <a>two</a><script>x()</script>after
+script<style>p{}</style><ul><li>three<b>bold</b>tail</li><li></li></ul></nav>nav tail</header>
+<div>date line 1 May 2024<span>by</span></div><h1>The headline</h1><p>text</p></body></html>"""
+
+
+def test_texts_before_the_headline_are_the_last_of_the_text_nodes() -> None:
+    # The texts before the headline are read from the end of each preceding subtree, not
+    # all of its text nodes first: the same last texts, on every element of the pages.
+    import gzip
+
+    from crawler.extraction.dates import _last_subtree_texts, _subtree_texts, _texts_before
+    from crawler.extraction.decoding import decode_html
+    from crawler.extraction.parsing import parse_html
+    from tests.conftest import DATASETS, IN_CI
+
+    files = sorted((DATASETS / "article-metadata" / "html").glob("*.html.gz"))
+    if not files:
+        if IN_CI:
+            pytest.fail("article-metadata dataset missing (set NEWSARCHIVE_DATASETS)")
+        pytest.skip("article-metadata dataset not present")
+    pages = [decode_html(gzip.decompress(f.read_bytes()), None)[0] for f in files[::5]]
+    for text in [_TEXTS_PAGE, *pages]:
+        tree = parse_html(text)
+        assert tree is not None
+        for el in tree.iter():
+            every = _subtree_texts(el)[::-1]
+            for limit in (1, 3, 12):
+                assert _last_subtree_texts(el, limit) == every[:limit]
+    tree = parse_html(_TEXTS_PAGE)
+    assert tree is not None
+    h1 = next(tree.iter("h1"))
+    # The last eight text nodes before the h1, in document order, without script and style.
+    assert _texts_before(h1, 8) == [
+        "after\nscript", "three", "bold", "tail", "nav tail", "\n", "date line 1 May 2024", "by"
+    ]  # fmt: skip

@@ -211,6 +211,27 @@ def _texts_after(el: HtmlElement, limit: int) -> list[str]:
     return texts[:limit]
 
 
+def _last_subtree_texts(el: HtmlElement, limit: int) -> list[str]:
+    """The last `limit` of _subtree_texts(el), last first: read from the end of `el`, as a
+    preceding sibling of the headline's may be a whole menu or page header."""
+    texts: list[str] = []
+    # Elements whose content is still to read, and texts, in reverse document order: an
+    # element's content is its children's tails and contents, last first, then its text.
+    stack: list[HtmlElement | str] = [el]
+    while stack and len(texts) < limit:
+        item = stack.pop()
+        if isinstance(item, str):
+            texts.append(item)
+        elif isinstance(item.tag, str) and item.tag not in _NO_TEXT:
+            if item.text:
+                stack.append(item.text)
+            for child in item:
+                stack.append(child)
+                if child.tail:
+                    stack.append(child.tail)
+    return texts
+
+
 def _texts_before(el: HtmlElement, limit: int) -> list[str]:
     """The last `limit` text nodes before `el` (its ancestors' own text included), in
     document order."""
@@ -222,7 +243,7 @@ def _texts_before(el: HtmlElement, limit: int) -> list[str]:
                 break
             if sibling.tail:
                 texts.append(sibling.tail)
-            texts += reversed(_subtree_texts(sibling))
+            texts += _last_subtree_texts(sibling, limit - len(texts))
         parent = node.getparent()
         if parent is not None and parent.text and parent.tag not in _NO_TEXT:
             texts.append(parent.text)

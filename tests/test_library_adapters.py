@@ -12,6 +12,7 @@ import pytest
 from apscheduler.executors.base import BaseExecutor
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from lxml.html import HtmlElement
 
 from schedules.scheduler import FireTimeExecutor, _Scheduler
 
@@ -221,3 +222,25 @@ def test_repair_faulty_html_has_the_repairs_repair_html_mirrors() -> None:
         "break",
         "return htmlstring",
     ]
+
+
+def _trees_with_bodies() -> list[HtmlElement]:
+    from crawler.extraction.parsing import parse_html
+
+    trees = [tree for text in _PAGES if (tree := parse_html(text)) is not None]
+    # Made-up trees the parser does not build: a body inside an earlier child, two bodies,
+    # a body as the root, no body at all.
+    nested = parse_html("<html><head></head><body id='second'><div></div></body></html>")
+    assert nested is not None
+    nested[0].append(nested.makeelement("body", id="in-head"))
+    nested[1][0].append(nested.makeelement("body", id="inner"))
+    return [*trees, nested, nested[1], nested[1][0], nested[0][0]]
+
+
+@pytest.mark.parametrize("tree", _trees_with_bodies())
+def test_find_body_is_lxmls_find_of_the_first_body(tree: HtmlElement) -> None:
+    # crawler.extraction.parsing.find_body: what tree.find(".//body") finds, without
+    # lxml's walk of the rest of the page.
+    from crawler.extraction.parsing import find_body
+
+    assert find_body(tree) is tree.find(".//body")

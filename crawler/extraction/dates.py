@@ -13,6 +13,7 @@ from htmldate.extractors import custom_parse
 from lxml import etree
 from lxml.html import HtmlElement
 
+from crawler.extraction.parsing import find_body
 from crawler.extraction.structured import PageData, ld_texts
 from crawler.extraction.titles import not_the_headline
 from storage.records import DatedValue
@@ -36,7 +37,6 @@ _META_MODIFIED = (
 # Where the page's HTML dates it: elements with an itemprop, and <time> elements, inside
 # <body> (see HtmlDates).
 _ITEMPROPS = etree.XPath(".//body//*[@itemprop]")
-_TIMES = etree.XPath(".//body//time")
 _ISO = re.compile(
     r"^(\d{4})[-/.]?(\d{1,2})[-/.]?(\d{1,2})"
     r"(?:[T\s]+(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?)?"
@@ -383,6 +383,16 @@ def _parent_publish(el: HtmlElement) -> bool:
     return parent is not None and "publish" in _classes(parent)
 
 
+def _in_body(el: HtmlElement, top: HtmlElement) -> bool:
+    """Whether `el` lies in a <body> below `top` (".//body//")."""
+    for ancestor in el.iterancestors():
+        if ancestor is top:
+            return False
+        if ancestor.tag == "body":
+            return True
+    return False
+
+
 def _in_article_in_body(el: HtmlElement, top: HtmlElement) -> bool:
     """Whether `el` lies in an <article> inside a <body> below `top` (".//body//article//")."""
     in_article = False
@@ -420,7 +430,9 @@ class HtmlDates:
     def _find(self) -> tuple[list[str], list[str]]:
         if self._found is None:
             props = [(el, el.get("itemprop")) for el in _ITEMPROPS(self._tree)]
-            times: list[HtmlElement] = _TIMES(self._tree)
+            # The <time> elements in a body: libxml2 would walk the page for bodies, then
+            # each body for <time>s (0.18 ms a page); lxml's iterator walks it once (0.12).
+            times = [el for el in self._tree.iterdescendants("time") if _in_body(el, self._tree)]
             in_article = [el for el in times if _in_article_in_body(el, self._tree)]
             published = [
                 *(el for el, prop in props if prop in ("datePublished", "published")),
@@ -654,7 +666,7 @@ def pick_dates(
     `language` (the page's) decides the day/month order of numeric dates when the other
     dates on the page do not.
     """
-    body = tree.find(".//body")
+    body = find_body(tree)
     order = DayOrder(body.text_content if body is not None else "", language)
     picker = DatePicker(fetched_at, order)
     html = HtmlDates(tree)

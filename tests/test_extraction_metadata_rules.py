@@ -367,3 +367,73 @@ def test_html_dates_are_what_their_xpaths_find() -> None:
                 for el in etree.XPath(path)(tree)
             ]
             assert getattr(found, kind)() == expected, kind
+
+
+_TEXTS_PAGE = """<html><body><header>menu<nav><a>one</a> <a>two</a><script>x()</script>after
+script<style>p{}</style><ul><li>three<b>bold</b>tail</li><li></li></ul></nav>nav tail</header>
+<div>date line 1 May 2024<span>by</span></div><h1>The headline</h1><p>text</p></body></html>"""
+
+
+def test_texts_before_the_headline_are_the_last_of_the_text_nodes() -> None:
+    # The texts before the headline are read from the end of each preceding subtree, not
+    # all of its text nodes first: the same last texts, on every element of the pages.
+    import gzip
+
+    from crawler.extraction.dates import _last_subtree_texts, _subtree_texts, _texts_before
+    from crawler.extraction.decoding import decode_html
+    from crawler.extraction.parsing import parse_html
+    from tests.conftest import DATASETS, IN_CI
+
+    files = sorted((DATASETS / "article-metadata" / "html").glob("*.html.gz"))
+    if not files:
+        if IN_CI:
+            pytest.fail("article-metadata dataset missing (set NEWSARCHIVE_DATASETS)")
+        pytest.skip("article-metadata dataset not present")
+    pages = [decode_html(gzip.decompress(f.read_bytes()), None)[0] for f in files[::5]]
+    for text in [_TEXTS_PAGE, *pages]:
+        tree = parse_html(text)
+        assert tree is not None
+        for el in tree.iter():
+            every = _subtree_texts(el)[::-1]
+            for limit in (1, 3, 12):
+                assert _last_subtree_texts(el, limit) == every[:limit]
+    tree = parse_html(_TEXTS_PAGE)
+    assert tree is not None
+    h1 = next(tree.iter("h1"))
+    # The last eight text nodes before the h1, in document order, without script and style.
+    assert _texts_before(h1, 8) == [
+        "after\nscript", "three", "bold", "tail", "nav tail", "\n", "date line 1 May 2024", "by"
+    ]  # fmt: skip
+
+
+_H1_PAGE = """<html><body><header><h1><a href="/">Site</a></h1><nav><h1>Menu</h1></nav></header>
+<main><article><h1 class="headline">The headline</h1><aside><div><h1>Aside</h1></div></aside>
+</article></main><footer><h1>Footer</h1></footer><h1>Last</h1></body></html>"""
+
+
+def test_page_h1s_are_what_their_xpath_finds() -> None:
+    # titles._page_h1s walks the page once for what this XPath finds in two walks.
+    import gzip
+
+    from lxml import etree
+
+    from crawler.extraction.decoding import decode_html
+    from crawler.extraction.parsing import parse_html
+    from crawler.extraction.titles import _page_h1s
+    from tests.conftest import DATASETS, IN_CI
+
+    xpath = etree.XPath("//body//h1[not(ancestor::*[self::nav or self::footer or self::aside])]")
+    files = sorted((DATASETS / "article-metadata" / "html").glob("*.html.gz"))
+    if not files:
+        if IN_CI:
+            pytest.fail("article-metadata dataset missing (set NEWSARCHIVE_DATASETS)")
+        pytest.skip("article-metadata dataset not present")
+    pages = [decode_html(gzip.decompress(f.read_bytes()), None)[0] for f in files[::3]]
+    for text in [_H1_PAGE, *pages]:
+        tree = parse_html(text)
+        assert tree is not None
+        for el in [tree, *tree.iter("h1", "article")]:  # the path is absolute: from any element
+            assert _page_h1s(el) == xpath(el)
+    tree = parse_html(_H1_PAGE)
+    assert tree is not None
+    assert [h1.text_content() for h1 in _page_h1s(tree)] == ["Site", "The headline", "Last"]

@@ -12,6 +12,7 @@ import pytest
 from apscheduler.executors.base import BaseExecutor
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from lxml.html import HtmlElement
 
 from schedules.scheduler import FireTimeExecutor, _Scheduler
 
@@ -166,3 +167,80 @@ def test_body_consume_is_bare_extractions_text(options: dict[str, object]) -> No
             continue
         document = trafilatura.bare_extraction(tree, url=url, output_format="python", **options)
         assert consume(tree, url, dict(options)) == (getattr(document, "text", None) or None)
+
+
+def test_repair_html_deletes_the_characters_trafilatura_deletes() -> None:
+    # crawler.internals._INVALID_XML_CHARS: the precheck's characters are the regex's class.
+    from trafilatura.utils import INVALID_XML_CHARS
+
+    from crawler import internals
+
+    every_char = "".join(map(chr, range(0x110000)))
+    assert tuple(INVALID_XML_CHARS.findall(every_char)) == internals._INVALID_XML_CHARS
+
+
+_REPAIRED = [
+    *_PAGES,
+    "<!DOCTYPE html/><html><body><p>a slash in a doctype on the only line</p></body></html>",
+    "<!DOCTYPE html/>\n<html/>\n<body><p>both</p></body>",
+    "\n\n\n\n<html/>\n<body><p>a self-closing html on the fifth line</p></body>",
+    "<html lang='en'\n/>\n<body><p>a self-closing html over two lines</p></body>",
+    *(f"<!DOCTYPE html/>\n<html/>\n<p>one control: {c}</p>" for c in map(chr, range(0x20))),
+    "<html><body><p>non-characters \ufffe\uffff only</p></body></html>",
+    "<html><body><p>caf\u00e9 \u4e2d\u6587 \U0001f600, a NUL in a wide page\x00</p></body></html>",
+    "<html><body><p>caf\u00e9 \u4e2d\u6587 \U0001f600, nothing to repair</p></body></html>",
+]
+
+
+@pytest.mark.parametrize("text", _REPAIRED)
+def test_repair_html_is_trafilaturas_repair_faulty_html(text: str) -> None:
+    # crawler.internals.repair_html skips trafilatura's regex on pages without control
+    # characters and then applies its other repairs itself.
+    from trafilatura.utils import repair_faulty_html
+
+    from crawler import internals
+
+    beginning = text[:50].lower()
+    assert internals.repair_html(text, beginning) == repair_faulty_html(text, beginning)
+
+
+def test_repair_faulty_html_has_the_repairs_repair_html_mirrors() -> None:
+    # A repair added to (or removed from) trafilatura's function must be mirrored in
+    # crawler.internals.repair_html: its body, as trafilatura 2.x writes it.
+    from trafilatura.utils import repair_faulty_html
+
+    code = [line.strip() for line in inspect.getsource(repair_faulty_html).splitlines()]
+    assert [line for line in code if line and not line.startswith(("#", '"'))] == [
+        "def repair_faulty_html(htmlstring: str, beginning: str) -> str:",
+        'htmlstring = INVALID_XML_CHARS.sub("", htmlstring)',
+        'if "doctype" in beginning:',
+        'firstline, _, rest = htmlstring.partition("\\n")',
+        'htmlstring = DOCTYPE_TAG.sub("", firstline, count=1) + "\\n" + rest',
+        "for line in htmlstring[:4096].splitlines()[:4]:",
+        'if "<html" in line and line.endswith("/>"):',
+        'htmlstring = FAULTY_HTML.sub(r"\\1>", htmlstring, count=1)',
+        "break",
+        "return htmlstring",
+    ]
+
+
+def _trees_with_bodies() -> list[HtmlElement]:
+    from crawler.extraction.parsing import parse_html
+
+    trees = [tree for text in _PAGES if (tree := parse_html(text)) is not None]
+    # Made-up trees the parser does not build: a body inside an earlier child, two bodies,
+    # a body as the root, no body at all.
+    nested = parse_html("<html><head></head><body id='second'><div></div></body></html>")
+    assert nested is not None
+    nested[0].append(nested.makeelement("body", id="in-head"))
+    nested[1][0].append(nested.makeelement("body", id="inner"))
+    return [*trees, nested, nested[1], nested[1][0], nested[0][0]]
+
+
+@pytest.mark.parametrize("tree", _trees_with_bodies())
+def test_find_body_is_lxmls_find_of_the_first_body(tree: HtmlElement) -> None:
+    # crawler.extraction.parsing.find_body: what tree.find(".//body") finds, without
+    # lxml's walk of the rest of the page.
+    from crawler.extraction.parsing import find_body
+
+    assert find_body(tree) is tree.find(".//body")

@@ -43,6 +43,44 @@ _PAYWALL_MARKERS = (
     "become a member to", "to read the full article", "to read the full story",
     "unlock this article", "start your subscription", "subscribe now to read",
 )  # fmt: skip
+
+
+class _MarkerSearch:
+    """The first of `markers`, in their order, that a text holds.
+
+    A scan of a whole page costs 0.1-0.3 ms (the lower-cased HTML, 100-200 kB on the dev
+    set). Markers that share a part (`anchors`: "subscri" is in ten paywall markers) are
+    found by one scan for that part and a check of each of them where it occurs: the
+    paywall markers in 5 scans instead of 19 (0.56 instead of 1.24 ms a page).
+    """
+
+    def __init__(self, markers: tuple[str, ...], anchors: tuple[str, ...]) -> None:
+        self._rank = {marker: i for i, marker in enumerate(markers)}
+        anchor_of = {m: next((a for a in anchors if a in m), None) for m in markers}
+        self._alone = [m for m in markers if anchor_of[m] is None]
+        self._anchored = [
+            (anchor, [(m, m.index(anchor)) for m in markers if anchor_of[m] == anchor])
+            for anchor in anchors
+        ]
+
+    def first(self, text: str) -> str | None:
+        found = [marker for marker in self._alone if marker in text]
+        for anchor, markers in self._anchored:
+            at = text.find(anchor)
+            while at != -1:
+                for marker, offset in markers:
+                    if at >= offset and text.startswith(marker, at - offset):
+                        found.append(marker)
+                at = text.find(anchor, at + 1)
+        return min(found, key=self._rank.__getitem__, default=None)
+
+
+_PAYWALL_SEARCH = _MarkerSearch(
+    _PAYWALL_MARKERS, anchors=("subscri", "continue reading", "to read the full ")
+)
+_CHALLENGE_SEARCH = _MarkerSearch(_CHALLENGE_MARKERS, anchors=("captcha", "incapsula", "cf"))
+_WEAK_CHALLENGE_SEARCH = _MarkerSearch(_WEAK_CHALLENGE_MARKERS, anchors=("captcha",))
+
 _ARTICLE_OG_TYPES = {"article", "news", "blog", "newsarticle", "blogposting", "object"}
 _LISTING_LD_TYPES = {"CollectionPage", "ItemList", "SearchResultsPage", "ProfilePage"}
 # A page built around one video or gallery: a media page, unless its text is a story.
@@ -80,11 +118,8 @@ def blocked_reason(
         return f"HTTP {status}"
     if _CHALLENGE_TITLE.match(page_title):
         return f"challenge page title {page_title.strip()[:60]!r}"
-    if n < _SHORT_PAGE_WORDS:
-        lowered = lowered_html()
-        for marker in _CHALLENGE_MARKERS:
-            if marker in lowered:
-                return f"short page with challenge marker {marker!r}"
+    if n < _SHORT_PAGE_WORDS and (marker := _CHALLENGE_SEARCH.first(lowered_html())):
+        return f"short page with challenge marker {marker!r}"
     return None
 
 
@@ -92,10 +127,8 @@ def captcha_reason(data: PageData, lowered_html: Callable[[], str], n: int) -> s
     """Why a near-empty page without article markup is a captcha wall, or None."""
     if n >= _MIN_ARTICLE_WORDS or data.article:
         return None
-    lowered = lowered_html()
-    for marker in _WEAK_CHALLENGE_MARKERS:
-        if marker in lowered:
-            return f"near-empty page with captcha marker {marker!r}"
+    if marker := _WEAK_CHALLENGE_SEARCH.first(lowered_html()):
+        return f"near-empty page with captcha marker {marker!r}"
     return None
 
 
@@ -168,11 +201,8 @@ def paywall_reason(
             return f"JSON-LD isAccessibleForFree false; gated part holds {served} words"
         if served is None and n < _TEASER_WORDS:
             return f"JSON-LD isAccessibleForFree false; teaser of {n} words"
-    if n < _TEASER_WORDS:
-        lowered = lowered_html()
-        for marker in _PAYWALL_MARKERS:
-            if marker in lowered:
-                return f"teaser of {n} words with paywall marker {marker!r}"
+    if n < _TEASER_WORDS and (marker := _PAYWALL_SEARCH.first(lowered_html())):
+        return f"teaser of {n} words with paywall marker {marker!r}"
     return None
 
 

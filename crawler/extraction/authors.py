@@ -17,6 +17,7 @@ from trafilatura.metadata import Document, examine_meta, extract_author, extract
 from trafilatura.utils import trim
 from trafilatura.xml import delete_element
 
+from crawler.extraction.parsing import find_body
 from crawler.extraction.structured import PageData, ld_texts, type_names
 from crawler.extraction.titles import clean, key
 
@@ -417,7 +418,7 @@ def _first_line(element: HtmlElement, out: list[str]) -> bool:
 def lead_in_names(tree: HtmlElement, outlets: set[str]) -> list[str]:
     """Names on the first short text byline that starts "By ..." ("Von ...", "Par ...")
     and credits someone other than the outlet."""
-    body = tree.find(".//body")
+    body = find_body(tree)
     for element in body.iter() if body is not None else ():
         if not isinstance(element.tag, str) or not _opens_lead_in(element.text):
             continue

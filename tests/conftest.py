@@ -110,6 +110,24 @@ def redis_url() -> str:
     return REDIS_URL
 
 
+def dev_page_files(*datasets: str) -> list[Path]:
+    """The stored pages (html/*.html.gz) of these data sets under DATASETS, in name order;
+    the calling test fails under CI and skips elsewhere when there are none."""
+    files = [f for name in datasets for f in sorted((DATASETS / name / "html").glob("*.html.gz"))]
+    if not files:
+        _unavailable(" and ".join(datasets), DATASETS)
+    return files
+
+
+def dev_page_text(path: Path) -> str:
+    """One stored dev page, decoded as the extractor decodes it."""
+    import gzip
+
+    from crawler.extraction.decoding import decode_html
+
+    return decode_html(gzip.decompress(path.read_bytes()), "text/html")[0]
+
+
 @pytest.fixture(scope="session")
 def benchmark_dataset() -> Path:
     """../shared/datasets/article-extraction-benchmark (read in place, never copied)."""

@@ -341,21 +341,14 @@ _DATED_PAGE = """<html><head><meta itemprop="datePublished" content="2024-01-01"
 
 def test_html_dates_are_what_their_xpaths_find() -> None:
     # HtmlDates finds the dating elements from two walks of the page instead of seven.
-    import gzip
 
     from lxml import etree
 
     from crawler.extraction.dates import HtmlDates
-    from crawler.extraction.decoding import decode_html
     from crawler.extraction.parsing import parse_html
-    from tests.conftest import DATASETS, IN_CI
+    from tests.conftest import dev_page_files, dev_page_text
 
-    files = sorted((DATASETS / "article-metadata" / "html").glob("*.html.gz"))
-    if not files:
-        if IN_CI:
-            pytest.fail("article-metadata dataset missing (set NEWSARCHIVE_DATASETS)")
-        pytest.skip("article-metadata dataset not present")
-    pages = [decode_html(gzip.decompress(f.read_bytes()), None)[0] for f in files[::3]]
+    pages = [dev_page_text(f) for f in dev_page_files("article-metadata")[::3]]
     for text in [_DATED_PAGE, *pages]:
         tree = parse_html(text)
         assert tree is not None
@@ -377,19 +370,12 @@ script<style>p{}</style><ul><li>three<b>bold</b>tail</li><li></li></ul></nav>nav
 def test_texts_before_the_headline_are_the_last_of_the_text_nodes() -> None:
     # The texts before the headline are read from the end of each preceding subtree, not
     # all of its text nodes first: the same last texts, on every element of the pages.
-    import gzip
 
     from crawler.extraction.dates import _last_subtree_texts, _subtree_texts, _texts_before
-    from crawler.extraction.decoding import decode_html
     from crawler.extraction.parsing import parse_html
-    from tests.conftest import DATASETS, IN_CI
+    from tests.conftest import dev_page_files, dev_page_text
 
-    files = sorted((DATASETS / "article-metadata" / "html").glob("*.html.gz"))
-    if not files:
-        if IN_CI:
-            pytest.fail("article-metadata dataset missing (set NEWSARCHIVE_DATASETS)")
-        pytest.skip("article-metadata dataset not present")
-    pages = [decode_html(gzip.decompress(f.read_bytes()), None)[0] for f in files[::5]]
+    pages = [dev_page_text(f) for f in dev_page_files("article-metadata")[::5]]
     for text in [_TEXTS_PAGE, *pages]:
         tree = parse_html(text)
         assert tree is not None
@@ -413,22 +399,15 @@ _H1_PAGE = """<html><body><header><h1><a href="/">Site</a></h1><nav><h1>Menu</h1
 
 def test_page_h1s_are_what_their_xpath_finds() -> None:
     # titles._page_h1s walks the page once for what this XPath finds in two walks.
-    import gzip
 
     from lxml import etree
 
-    from crawler.extraction.decoding import decode_html
     from crawler.extraction.parsing import parse_html
     from crawler.extraction.titles import _page_h1s
-    from tests.conftest import DATASETS, IN_CI
+    from tests.conftest import dev_page_files, dev_page_text
 
     xpath = etree.XPath("//body//h1[not(ancestor::*[self::nav or self::footer or self::aside])]")
-    files = sorted((DATASETS / "article-metadata" / "html").glob("*.html.gz"))
-    if not files:
-        if IN_CI:
-            pytest.fail("article-metadata dataset missing (set NEWSARCHIVE_DATASETS)")
-        pytest.skip("article-metadata dataset not present")
-    pages = [decode_html(gzip.decompress(f.read_bytes()), None)[0] for f in files[::3]]
+    pages = [dev_page_text(f) for f in dev_page_files("article-metadata")[::3]]
     for text in [_H1_PAGE, *pages]:
         tree = parse_html(text)
         assert tree is not None

@@ -287,13 +287,9 @@ def test_simhash_is_trafilatura_simhash_bit_for_bit(text: str | None) -> None:
 def test_simhash_is_trafilatura_simhash_on_real_pages() -> None:
     import gzip
 
-    from tests.conftest import DATASETS, IN_CI
+    from tests.conftest import dev_page_files
 
-    pages = sorted((DATASETS / "article-extraction-benchmark" / "html").glob("*.html.gz"))
-    if not pages:
-        if IN_CI:
-            pytest.fail("article-extraction-benchmark dataset missing (set NEWSARCHIVE_DATASETS)")
-        pytest.skip("article-extraction-benchmark dataset not present")
+    pages = dev_page_files("article-extraction-benchmark")
     # Whole pages as text: markup, scripts and all, many more kinds of tokens than articles.
     for path in pages[:60]:
         text = gzip.decompress(path.read_bytes()).decode("utf-8", "replace")

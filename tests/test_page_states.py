@@ -3,14 +3,12 @@ lower-cased page holds, as a plain scan for each marker finds it."""
 
 from __future__ import annotations
 
-import gzip
 from itertools import combinations
 
 import pytest
 
 from crawler.extraction import page_states
-from crawler.extraction.decoding import decode_html
-from tests.conftest import DATASETS, IN_CI
+from tests.conftest import dev_page_files, dev_page_text
 
 _SEARCHES = {
     "paywall": (page_states._PAYWALL_MARKERS, page_states._PAYWALL_SEARCH),
@@ -46,13 +44,7 @@ def test_marker_search_finds_the_first_marker_a_plain_scan_finds(name: str) -> N
 
 
 def test_marker_searches_answer_as_plain_scans_on_every_dev_page() -> None:
-    paths = sorted(DATASETS.glob("article-extraction-benchmark/html/*.html.gz"))
-    paths += sorted(DATASETS.glob("article-metadata/html/*.html.gz"))
-    if not paths:
-        if IN_CI:
-            pytest.fail("dev pages missing (set NEWSARCHIVE_DATASETS)")
-        pytest.skip("dev pages not present")
-    for path in paths:
-        lowered = decode_html(gzip.decompress(path.read_bytes()), "text/html")[0].lower()
+    for path in dev_page_files("article-extraction-benchmark", "article-metadata"):
+        lowered = dev_page_text(path).lower()
         for markers, search in _SEARCHES.values():
             assert search.first(lowered) == _plain(markers, lowered), path.name

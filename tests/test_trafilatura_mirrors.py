@@ -8,7 +8,6 @@ every dev page.
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Iterator
 
 import pytest
@@ -18,10 +17,9 @@ from trafilatura.metadata import extract_author, extract_catstags
 from trafilatura.xpaths import AUTHOR_DISCARD_XPATHS, AUTHOR_XPATHS, CATEGORIES_XPATHS
 
 from crawler.extraction.authors import _BYLINE, _extract_author
-from crawler.extraction.decoding import decode_html
 from crawler.extraction.fields import _category_links
 from crawler.extraction.parsing import parse_html
-from tests.conftest import DATASETS, IN_CI
+from tests.conftest import dev_page_files, dev_page_text
 
 # The expressions authors._extract_author tests attribute by attribute, as trafilatura 2.x
 # writes them (spaces collapsed): a change here is a change to mirror there.
@@ -126,15 +124,8 @@ def _tree(html: str) -> HtmlElement:
 
 
 def _dev_pages() -> Iterator[tuple[str, HtmlElement]]:
-    paths = sorted(DATASETS.glob("article-extraction-benchmark/html/*.html.gz"))
-    paths += sorted(DATASETS.glob("article-metadata/html/*.html.gz"))
-    if not paths:
-        if IN_CI:
-            pytest.fail("dev pages missing (set NEWSARCHIVE_DATASETS)")
-        pytest.skip("dev pages not present")
-    for path in paths:
-        text, _ = decode_html(gzip.decompress(path.read_bytes()), "text/html")
-        if (tree := parse_html(text)) is not None:
+    for path in dev_page_files("article-extraction-benchmark", "article-metadata"):
+        if (tree := parse_html(dev_page_text(path))) is not None:
             yield path.name, tree
 
 

@@ -53,24 +53,22 @@ FETCHED_AT = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 # -- the ceiling: extraction alone on all cores ----------------------------------------------
 
 
-def _bare(job: tuple[bytes, str]) -> int:
-    """trafilatura alone, as crawler.extraction calls it for the body; words extracted."""
+def _trafilatura_words(job: tuple[bytes, str], *, with_metadata: bool) -> int:
     body, url = job
     doc = trafilatura.bare_extraction(
-        body, url=url, with_metadata=False, output_format="python", **TRAFILATURA_OPTIONS
+        body, url=url, with_metadata=with_metadata, output_format="python", **TRAFILATURA_OPTIONS
     )
-    text = getattr(doc, "text", None) or ""
-    return len(text.split())
+    return len((getattr(doc, "text", None) or "").split())
+
+
+def _bare(job: tuple[bytes, str]) -> int:
+    """trafilatura alone, as crawler.extraction calls it for the body; words extracted."""
+    return _trafilatura_words(job, with_metadata=False)
 
 
 def _meta(job: tuple[bytes, str]) -> int:
     """trafilatura with its own metadata (title, author, date...), as the peer runs it; words."""
-    body, url = job
-    doc = trafilatura.bare_extraction(
-        body, url=url, with_metadata=True, output_format="python", **TRAFILATURA_OPTIONS
-    )
-    text = getattr(doc, "text", None) or ""
-    return len(text.split())
+    return _trafilatura_words(job, with_metadata=True)
 
 
 def _full(job: tuple[bytes, str]) -> int:

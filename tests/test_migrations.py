@@ -93,6 +93,16 @@ def test_a_database_newer_than_the_code_is_one_clear_error(sqlite_url: str) -> N
         engine.dispose()
 
 
+def _fresh_python(code: str) -> list[str]:
+    """What `code` prints, run in a new interpreter (nothing imported yet), as words."""
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout.split()
+
+
 def test_an_archive_at_head_opens_without_loading_alembic(sqlite_url: str, tmp_path: Path) -> None:
     """A crawl's start-up checks the revision with one SELECT; Alembic loads only to migrate."""
     engine = make_engine(sqlite_url)
@@ -105,12 +115,7 @@ def test_an_archive_at_head_opens_without_loading_alembic(sqlite_url: str, tmp_p
         f"Archive({sqlite_url!r}).close()\n"
         "print('alembic' in sys.modules, _shipped_head() == head_revision())"
     )
-    root = Path(__file__).resolve().parents[1]
-    out = subprocess.run(
-        [sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, timeout=120
-    )
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["False", "True"]
+    assert _fresh_python(probe) == ["False", "True"]
 
 
 def test_the_sqlite_snapshot_is_what_the_migrations_leave() -> None:
@@ -134,12 +139,7 @@ def test_a_fresh_sqlite_archive_gets_alembics_schema_without_loading_alembic(
         f"Archive('sqlite:///{fresh}').close()\n"
         "print('alembic' in sys.modules)"
     )
-    root = Path(__file__).resolve().parents[1]
-    out = subprocess.run(
-        [sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, timeout=120
-    )
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["False"]
+    assert _fresh_python(probe) == ["False"]
     schemas = []
     for path in (migrated, fresh):
         engine = make_engine(f"sqlite:///{path}")
